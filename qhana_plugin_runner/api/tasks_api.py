@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``/tasks/<id>/``: the task resource, and webhook (un)subscription by POST.
+
+The representation follows what the QHAna backend binds: ``progress`` holds exactly
+start/target/value/unit, each step exactly href/uiHref/stepId/cleared, and ``progress`` and
+``steps`` are left out (never null) when there are none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import delete
+
+from ..db.db import DB
+from ..db.models.tasks import ProcessingTask, TaskFile, TaskUpdateSubscription
+from ..storage import STORE
+from .util import MaBaseSchema
+
+__all__ = ["TASKS_BLP", "task_representation", "EVENT_TYPES"]
+
+TASKS_BLP = Blueprint("tasks-api", __name__, description="Task results and webhook subscriptions.")
+
+EVENT_TYPES = ("status", "steps", "details")
+
+
+class ProgressSchema(ma.Schema):
+    start = ma.fields.Number()
+    target = ma.fields.Number()
+    value = ma.fields.Number()
+    unit = ma.fields.String()
+
+
+class StepSchema(ma.Schema):
+    href = ma.fields.String(required=True)
+    uiHref = ma.fields.String(allow_none=True)
+    stepId = ma.fields.String(allow_none=True)
+    cleared = ma.fields.Boolean(required=True)
+
+
+class OutputSchema(ma.Schema):
+    href = ma.fields.String(required=True)
+    dataType = ma.fields.String(required=True)
+    contentType = ma.fields.String(required=True)
+    name = ma.fields.String()
+
+
+class LinkSchema(ma.Schema):
+    type = ma.fields.String(required=True)
+    href = ma.fields.String(required=True)
+
+
+class TaskStatusSchema(ma.Schema):
+    """Documentation of the task resource (the view builds it directly, see ``task_representation``)."""
+
+    status = ma.fields.String(required=True, metadata={"description": "PENDING, SUCCESS, FAILURE or UNKNOWN"})
+    log = ma.fields.String()
+    progress = ma.fields.Nested(ProgressSchema())
+    steps = ma.fields.List(ma.fields.Nested(StepSchema()))
+    outputs = ma.fields.List(ma.fields.Nested(OutputSchema()))
+    links = ma.fields.List(ma.fields.Nested(LinkSchema()))
+
+
+class SubscriptionDataSchema(MaBaseSchema):
+    command = ma.fields.String(required=True, validate=ma.validate.OneOf(["subscribe", "unsubscribe"]))
+    event = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.OneOf(EVENT_TYPES),
+        metadata={"description": "status, steps or details; null (or left out) means every event"},
+    )
+    webhook_href = ma.fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+
+
+def _number(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def task_representation(task: ProcessingTask) -> dict[str, Any]:
+    """The JSON body of ``GET /tasks/<id>/`` (needs a request or SERVER_NAME for URLs)."""
+    body: dict[str, Any] = {"status": task.status, "log": task.task_log or ""}
+    if task.progress_value is not None:
+        body["progress"] = {
+            "start": _number(task.progress_start),
+            "target": _number(task.progress_target),
+            "value": _number(task.progress_value),
+            "unit": task.progress_unit,
+        }
+    if task.steps:
+        body["steps"] = [
+            {"href": s.href, "uiHref": s.ui_href, "stepId": s.step_id, "cleared": bool(s.cleared)}
+            for s in task.steps
+        ]
+    outputs = []
+    if task.is_finished:
+        for info in TaskFile.get_task_result_files(task):
+            if info.file_type is None or info.mimetype is None:
+                continue
+            output = {"href": STORE.get_task_file_url(info), "dataType": info.file_type, "contentType": info.mimetype}
+            if info.file_name is not None:
+                output["name"] = info.file_name
+            outputs.append(output)
+    body["outputs"] = outputs
+    links = [{"type": "subscribe", "href": url_for("tasks-api.TaskView", task_id=task.id, _external=True)}]
+    links.extend({"type": link.type, "href": link.href} for link in task.links)
+    body["links"] = links
+    return body
+
+
+def _get_task(task_id: int) -> ProcessingTask:
+    task = ProcessingTask.get_by_id(task_id)
+    if task is None:
+        abort(404, message="Task not found.")
+    return task
+
+
+@TASKS_BLP.route("/<int:task_id>/")
+class TaskView(MethodView):
+    @TASKS_BLP.response(200, TaskStatusSchema())
+    @TASKS_BLP.alt_response(404, description="No task with this id.")
+    def get(self, task_id: int) -> Any:
+        """The task's status, log, progress, steps, outputs and links."""
+        return task_representation(_get_task(task_id))
+
+    @TASKS_BLP.arguments(SubscriptionDataSchema(), location="json")
+    @TASKS_BLP.response(200, TaskStatusSchema())
+    @TASKS_BLP.alt_response(404, description="No task with this id.")
+    def post(self, subscription: dict[str, Any], task_id: int) -> Any:
+        """Subscribe a webhook to the task's events, or unsubscribe it.
+
+        Unsubscribing without ``event`` removes every subscription of that webhook to the task.
+        """
+        task = _get_task(task_id)
+        webhook, event = subscription["webhook_href"], subscription["event"]
+        if subscription["command"] == "subscribe":
+            if not TaskUpdateSubscription.get_by_task_and_subscriber(task, webhook, event):
+                task_href = url_for("tasks-api.TaskView", task_id=task.id, _external=True)
+                DB.session.add(TaskUpdateSubscription(task=task, webhook_href=webhook, task_href=task_href, event_type=event))
+        else:
+            query = delete(TaskUpdateSubscription).where(
+                TaskUpdateSubscription.task_id == task.id, TaskUpdateSubscription.webhook_href == webhook
+            )
+            if event is not None:
+                query = query.where(TaskUpdateSubscription.event_type == event)
+            DB.session.execute(query)
+        DB.session.commit()
+        return task_representation(task)

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``create_app()``: the start-up story, one step per subsystem, each handed what it needs."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from .api import init_api
+from .api.jwt_helper import init_jwt
+from .celery import init_celery
+from .cli import register_cli
+from .config import load_config
+from .db import init_db
+from .log_setup import configure_logging
+from .plugin_host import PluginRegistry, load_plugins, mount_plugins
+from .state import EXTENSION_KEY, RunnerState
+from .storage import init_storage
+from .web import init_web
+
+__all__ = ["create_app"]
+
+INSTANCE_ENV_VAR = "QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER"
+
+
+def create_app(test_config: dict[str, Any] | None = None, *, silent_log: bool = False) -> Flask:
+    """Build a runner app: config, logging, database, Celery, API, plugins, storage, web."""
+    instance = os.environ.get(INSTANCE_ENV_VAR) if test_config is None else None
+    if test_config is not None and test_config.get("INSTANCE_PATH"):
+        instance = str(test_config["INSTANCE_PATH"])
+    app = Flask(
+        "qhana_plugin_runner",
+        instance_path=os.path.abspath(instance) if instance else None,
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
+    load_config(app, test_config)
+    configure_logging(app, silent=silent_log)
+
+    state = RunnerState(plugins=PluginRegistry())
+    app.extensions[EXTENSION_KEY] = state
+
+    init_db(app)
+    init_celery(app)
+    init_jwt(app)
+    api = init_api(app)
+    state.report = load_plugins(app, state.plugins)
+    mount_plugins(app, api, state.plugins, state.report)
+    init_storage(app)
+    init_web(app)
+    register_cli(app)
+    return app

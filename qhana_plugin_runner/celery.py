@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Celery app (public: ``CELERY``) and the task base class that owns the app context.
+
+``CELERY`` is created unbound at import, because plugins decorate ``@CELERY.task`` while they
+are imported. :func:`init_celery` configures it from ``app.config["CELERY"]`` and binds it to the
+Flask app whose context :class:`FlaskTask` pushes around every task run. One Celery app exists
+per process; a worker process builds exactly one Flask app (see ``celery_worker.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from celery import Celery, Task
+from celery.exceptions import Ignore, Reject, Retry
+from celery.signals import after_setup_task_logger
+from flask import Flask, current_app, has_app_context
+from kombu.exceptions import OperationalError
+
+from .errors import BrokerUnavailable
+
+__all__ = ["CELERY", "FlaskTask", "init_celery"]
+
+_LOG = logging.getLogger(__name__)
+_CONTROL_FLOW = (Retry, Ignore, Reject)
+
+
+class FlaskTask(Task):
+    """Runs the task body inside an app context and records why a task failed.
+
+    The failure record is written before Celery dispatches the errback, so ``save_task_error``
+    finds the exception even without a result backend. The app context's teardown removes the
+    task's database session.
+    """
+
+    def _flask_app(self) -> Flask:
+        app = getattr(self.app, "flask_app", None)
+        if app is None:
+            raise RuntimeError("CELERY is not bound to a Flask app; call create_app() first")
+        return app
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return self._run_recording(args, kwargs)
+        with self._flask_app().app_context():
+            return self._run_recording(args, kwargs)
+
+    def _run_recording(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return self.run(*args, **kwargs)
+        except _CONTROL_FLOW:
+            raise
+        except Exception as err:
+            _record_failure(self, err)
+            raise
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, task_id: Any = None, producer: Any = None, link: Any = None, link_error: Any = None, shadow: Any = None, **options: Any) -> Any:
+        """Send the task; if the broker cannot be reached, fail the ProcessingTask and raise 503."""
+        try:
+            return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow, **options)
+        except (OperationalError, ConnectionError, TimeoutError) as err:
+            db_id = (kwargs or {}).get("db_id")
+            _fail_unsent_task(db_id, self.name, err)
+            raise BrokerUnavailable(f"The task queue is unavailable: {err}") from err
+
+
+def _record_failure(task: Task, err: Exception) -> None:
+    from .db.db import DB
+    from .db.models.failures import CeleryTaskFailure
+
+    task_id = task.request.id
+    if not task_id:
+        return
+    try:
+        DB.session.rollback()
+        DB.session.merge(
+            CeleryTaskFailure(
+                celery_task_id=task_id,
+                task_name=task.name,
+                error=repr(err),
+                traceback="".join(traceback.format_exception(err)),
+            )
+        )
+        DB.session.commit()
+    except Exception:  # the database itself may be what failed; the backend may still know
+        _LOG.warning("Could not record the failure of task %s", task_id, exc_info=True)
+        DB.session.rollback()
+
+
+def _fail_unsent_task(db_id: Any, task_name: str, err: Exception) -> None:
+    if not isinstance(db_id, int) or not has_app_context():
+        return
+    from .tasks.bookkeeping import finish_task
+
+    finish_task(db_id, "FAILURE", f"Could not send task {task_name} to the task queue: {err!r}")
+
+
+CELERY = Celery("qhana_plugin_runner.celery", task_cls=FlaskTask)
+CELERY.flask_app = None  # type: ignore[attr-defined]
+
+
+def init_celery(app: Flask) -> Celery:
+    """Configure ``CELERY`` from ``app.config["CELERY"]`` and bind it to ``app``."""
+    CELERY.conf.update(app.config["CELERY"], beat_schedule={})
+    CELERY.flask_app = app  # type: ignore[attr-defined]
+    app.extensions["celery"] = CELERY
+    # the runner's own tasks, by name (never as a side effect of another import)
+    from .tasks import bookkeeping  # noqa: F401
+
+    return CELERY
+
+
+@after_setup_task_logger.connect
+def _propagate_task_logs(logger: logging.Logger, **kwargs: Any) -> None:
+    logger.propagate = True
+
+
+def current_flask_app() -> Flask:
+    """The Flask app of the running task (or the current request)."""
+    return current_app._get_current_object() if has_app_context() else CELERY.flask_app  # type: ignore[attr-defined]

@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Flask CLI commands of the runner (``flask plugins ...``)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+__all__ = ["register_cli"]
+
+
+def register_cli(app: Flask) -> None:
+    from .plugins_cli import PLUGINS_CLI
+
+    app.cli.add_command(PLUGINS_CLI)

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Default configuration, one plain class per run mode.
+
+Values that depend on the instance folder (database, broker folders, file store) are filled in
+by :func:`qhana_plugin_runner.config.finalize` once the instance path is known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ProductionConfig", "DebugConfig", "TestingConfig", "DEFAULT_QUEUE"]
+
+DEFAULT_QUEUE = "qhana_plugin_runner"
+
+
+class ProductionConfig:
+    """Safe defaults; every value can be overridden by instance files and the environment."""
+
+    ENV = "production"
+    DEBUG = False
+    TESTING = False
+    SECRET_KEY: str | None = None  # taken from the environment or a per-instance key file
+    REVERSE_PROXY_COUNT = 0
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+
+    LOG_CONFIG: dict[str, Any] | None = None
+    DEFAULT_LOG_SEVERITY = "WARNING"
+    DEFAULT_LOG_FORMAT_STYLE = "{"
+    DEFAULT_LOG_FORMAT = "{asctime} [{levelname:^7}] [{name:<30}] {message}"
+    DEFAULT_LOG_DATE_FORMAT: str | None = None
+
+    # Celery: the broker URL stays unset here; finalize() picks the embedded filesystem
+    # broker in the instance folder unless BROKER_URL (or CELERY["broker_url"]) names one.
+    CELERY: dict[str, Any] = {"task_default_queue": DEFAULT_QUEUE}
+    BROKER_POLLING_INTERVAL = 0.005  # seconds, filesystem broker only
+
+    DEFAULT_FILE_STORE = "local_filesystem"
+    FILE_STORE_ROOT_PATH = "files"  # relative paths are relative to the instance folder
+    # file:// URLs given to plugins may only point below these folders (plus the file store)
+    FILE_URL_ALLOWED_ROOTS: list[str] = []
+
+    PLUGIN_FOLDERS: list[str] = []
+    PLUGIN_ENTRY_POINT_GROUP = "qhana_plugin_runner.plugins"
+    PLUGIN_REGISTRY_URL: str | None = None
+    URL_REWRITE_RULES: list[Any] = []
+
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in the instance folder
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ECHO = False
+    SQLITE_FOREIGN_KEYS = True
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+    CORS_ORIGINS: str | list[str] = "*"
+
+    API_TITLE = "QHAna plugin runner api."
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.2"
+    OPENAPI_JSON_PATH = "api-spec.json"
+    OPENAPI_URL_PREFIX = ""
+    OPENAPI_REDOC_PATH = "/redoc/"
+    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@next/bundles/redoc.standalone.js"
+    OPENAPI_RAPIDOC_PATH = "/rapidoc/"
+    OPENAPI_RAPIDOC_URL = "https://unpkg.com/rapidoc/dist/rapidoc-min.js"
+    OPENAPI_RAPIDOC_CONFIG = {"use-path-in-nav-bar": "true"}
+    OPENAPI_SWAGGER_UI_PATH = "/swagger-ui/"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+    JWT_TOKEN_LOCATION = ["headers"]
+
+
+class DebugConfig(ProductionConfig):
+    """``FLASK_DEBUG=1``: verbose logs, a fixed secret key, the bundled plugin folders."""
+
+    ENV = "development"
+    DEBUG = True
+    SECRET_KEY = "debug_secret"
+    DEFAULT_LOG_SEVERITY = "INFO"
+    PLUGIN_FOLDERS = ["./plugins", "./local_plugins"]
+
+
+class TestingConfig(ProductionConfig):
+    """Base of the test suite's configuration (see :mod:`qhana_plugin_runner.testing`)."""
+
+    TESTING = True
+    SECRET_KEY = "test"
+    SERVER_NAME = "localhost.localdomain"
+    DEFAULT_LOG_SEVERITY = "WARNING"

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Processing tasks and what belongs to them: steps, output files, links, webhook subscriptions.
+
+Public: plugins construct these models positionally, so the dataclass field order is part of
+the contract (see ``docs/plugin-api.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, NamedTuple
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, or_, select
+from sqlalchemy.ext.orderinglist import ordering_list
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import DB, MODEL
+from ..mutable_json import MutableJSON
+
+__all__ = [
+    "TaskStatus",
+    "ProcessingTask",
+    "Step",
+    "TaskFile",
+    "TaskLink",
+    "TaskUpdateSubscription",
+    "WebhookRef",
+    "utc_now",
+]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware (UTC); used as a per-row default."""
+    return datetime.now(timezone.utc)
+
+
+class TaskStatus(str, Enum):
+    """The status strings a task resource reports; the values are what clients read."""
+
+    PENDING = "PENDING"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    UNKNOWN = "UNKNOWN"
+
+
+class Step(MODEL):
+    """One step of a multi-step task; ``number`` is its position, kept by the task."""
+
+    __tablename__ = "Step"
+
+    id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, init=False)
+    step_id: Mapped[str | None] = mapped_column(String(500), default=None)
+    href: Mapped[str] = mapped_column(String(500), default="")
+    ui_href: Mapped[str | None] = mapped_column(String(500), default=None)
+    cleared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProcessingTask(MODEL):
+    """A unit of plugin work, from the process request to its final status."""
+
+    __tablename__ = "ProcessingTask"
+
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    task_name: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default_factory=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    parameters: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[Any] = mapped_column(MutableJSON, default_factory=dict, nullable=True)
+    multi_step: Mapped[bool] = mapped_column(Boolean, default=False)
+    steps: Mapped[list[Step]] = relationship(
+        order_by="Step.number",
+        collection_class=ordering_list("number"),
+        cascade="all, delete-orphan",
+        default_factory=list,
+    )
+    current_step: Mapped[int] = mapped_column(Integer, default=-1)
+    progress_value: Mapped[float | None] = mapped_column(Float, default=None)
+    progress_start: Mapped[float] = mapped_column(Float, default=0)
+    progress_target: Mapped[float] = mapped_column(Float, default=100)
+    progress_unit: Mapped[str] = mapped_column(String(100), default="%")
+    task_status: Mapped[str | None] = mapped_column(String(100), default=None)
+    task_log: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    outputs: Mapped[list[TaskFile]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", default_factory=list
+    )
+    links: Mapped[list[TaskLink]] = relationship(
+        back_populates="task", lazy="selectin", cascade="all, delete-orphan", default_factory=list
+    )
+    subscriptions: Mapped[list[TaskUpdateSubscription]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", default_factory=list
+    )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def is_ok(self) -> bool:
+        return self.task_status == TaskStatus.SUCCESS.value
+
+    @property
+    def status(self) -> str:
+        """PENDING until finished, then the stored status (UNKNOWN if none was stored)."""
+        if not self.is_finished:
+            return TaskStatus.PENDING.value
+        return self.task_status or TaskStatus.UNKNOWN.value
+
+    @property
+    def has_uncleared_step(self) -> bool:
+        return bool(self.steps) and 0 <= self.current_step < len(self.steps) and not (
+            self.steps[self.current_step].cleared
+        )
+
+    def clear_previous_step(self, commit: bool = False) -> None:
+        """Mark the current step cleared (no-op when there is none)."""
+        if 0 <= self.current_step < len(self.steps):
+            self.steps[self.current_step].cleared = True
+        if commit:
+            self.save(commit=True)
+
+    def add_next_step(self, href: str, ui_href: str | None, step_id: str | None, commit: bool = False) -> None:
+        """Append a new open step; the current one must be cleared first.
+
+        Raises:
+            AssertionError: the current step is still open (the original runner's contract).
+        """
+        if self.steps and self.has_uncleared_step:
+            raise AssertionError("Current step must be cleared before adding the next step!")
+        self.multi_step = True
+        self.current_step = len(self.steps)
+        self.steps.append(Step(id=self.id, step_id=step_id, href=href, ui_href=ui_href, cleared=False))
+        if commit:
+            self.save(commit=True)
+
+    def add_task_log_entry(self, log: str, commit: bool = False) -> None:
+        """Append ``log`` as a new line of the task log."""
+        self.task_log = f"{self.task_log}\n{log}" if self.task_log else log
+        if commit:
+            self.save(commit=True)
+
+    def save(self, commit: bool = False) -> None:
+        DB.session.add(self)
+        if commit:
+            DB.session.commit()
+
+    @classmethod
+    def get_by_id(cls, id_: int) -> ProcessingTask | None:
+        return DB.session.get(cls, id_)
+
+
+class TaskFile(MODEL):
+    """A file a task produced (result) or keeps for itself (``file_type="temp-file"``)."""
+
+    __tablename__ = "TaskFile"
+
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), init=False)
+    task: Mapped[ProcessingTask] = relationship(back_populates="outputs")
+    security_tag: Mapped[str] = mapped_column(String(64))
+    storage_provider: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(500), index=True)
+    file_storage_data: Mapped[str] = mapped_column(Text)
+    file_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    mimetype: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default_factory=utc_now)
+
+    def save(self, commit: bool = False) -> None:
+        DB.session.add(self)
+        if commit:
+            DB.session.commit()
+
+    @classmethod
+    def get_by_id(cls, id_: int) -> TaskFile | None:
+        return DB.session.get(cls, id_)
+
+    @classmethod
+    def get_task_result_files(cls, task: ProcessingTask | int) -> Sequence[TaskFile]:
+        """The task's result files in creation order (temp files left out)."""
+        task_id = task if isinstance(task, int) else task.id
+        query = (
+            select(cls)
+            .where(cls.task_id == task_id)
+            .where(or_(cls.file_type.is_(None), cls.file_type != "temp-file"))
+            .order_by(cls.id)
+        )
+        return DB.session.execute(query).scalars().all()
+
+
+class TaskLink(MODEL):
+    """A typed link shown in the task resource's ``links``."""
+
+    __tablename__ = "TaskLink"
+
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), init=False)
+    task: Mapped[ProcessingTask] = relationship(back_populates="links")
+    type: Mapped[str] = mapped_column(String(64))
+    href: Mapped[str] = mapped_column(String(500))
+
+
+class WebhookRef(NamedTuple):
+    webhook_href: str
+    task_href: str
+
+
+class TaskUpdateSubscription(MODEL):
+    """A webhook to call when the task changes (``event_type`` None means every event)."""
+
+    __tablename__ = "TaskUpdateSubscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), init=False)
+    task: Mapped[ProcessingTask] = relationship(back_populates="subscriptions")
+    webhook_href: Mapped[str] = mapped_column(String(500))
+    task_href: Mapped[str] = mapped_column(String(500))
+    event_type: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    def save(self, commit: bool = False) -> None:
+        DB.session.add(self)
+        if commit:
+            DB.session.commit()
+
+    @classmethod
+    def get_by_task_and_event(cls, task: ProcessingTask | int, event: str | None = None) -> list[WebhookRef]:
+        """Distinct (webhook, task URL) pairs subscribed to ``event`` or to every event."""
+        task_id = task if isinstance(task, int) else task.id
+        condition = cls.event_type.is_(None)
+        if event is not None:
+            condition = or_(condition, cls.event_type == event)
+        query = select(cls.webhook_href, cls.task_href).where(cls.task_id == task_id, condition).distinct()
+        return [WebhookRef(*row) for row in DB.session.execute(query)]
+
+    @classmethod
+    def get_by_task_and_subscriber(
+        cls, task: ProcessingTask | int, webhook_href: str, event: Any = ...
+    ) -> Sequence[TaskUpdateSubscription]:
+        """Subscriptions of one webhook; ``event=...`` any event type, ``None`` only "all"."""
+        task_id = task if isinstance(task, int) else task.id
+        query = select(cls).where(cls.task_id == task_id, cls.webhook_href == webhook_href)
+        if event is None:
+            query = query.where(cls.event_type.is_(None))
+        elif event is not ...:
+            query = query.where(cls.event_type == event)
+        return DB.session.execute(query).scalars().all()

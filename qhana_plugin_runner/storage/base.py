@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The file store interface and the base class implementations (and plugins) derive from.
+
+``class MyStore(FileStore, name="my-store")`` registers the class under that name; every
+registered class is instantiated for each app by :func:`qhana_plugin_runner.storage.init_storage`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import PurePosixPath
+from secrets import token_urlsafe
+from typing import IO, Any, ClassVar
+
+from flask import Flask
+
+from ..db.models.tasks import ProcessingTask, TaskFile
+from ..errors import TaskNotFound
+
+__all__ = ["FileStoreInterface", "FileStore", "STORE_CLASSES", "TEMP_FILE_TYPE"]
+
+TEMP_FILE_TYPE = "temp-file"
+DEFAULT_MIMETYPE = "application/octet-stream"
+
+STORE_CLASSES: dict[str, type[FileStore]] = {}
+"""Every file store class defined in this process, by name (``class X(FileStore, name=...)``)."""
+
+
+class FileStoreInterface(ABC):
+    """What every file store offers to plugins (through ``STORE``)."""
+
+    @abstractmethod
+    def persist_file(self, file_: Any, target: str, mimetype: str = DEFAULT_MIMETYPE) -> None:
+        """Store ``file_`` (str, bytes or a file object) under ``target``."""
+
+    @abstractmethod
+    def persist_task_result(self, task_db_id: int, file_: Any, file_name: str, file_type: str | None, mimetype: str | None, commit: bool = True) -> TaskFile:
+        """Store a result file of the task and record it as a task output."""
+
+    @abstractmethod
+    def persist_task_temp_file(self, task_db_id: int, file_: Any, file_name: str, mimetype: str | None = None, commit: bool = True) -> TaskFile:
+        """Store a file the task needs internally (not listed in the outputs)."""
+
+    @abstractmethod
+    def get_file_url(self, file_storage_data: str, external: bool = True) -> str:
+        """URL of a stored file; external URLs work without credentials for at least 2 h."""
+
+    @abstractmethod
+    def get_task_file_url(self, file_info: TaskFile, external: bool = True) -> str:
+        """URL of a task file."""
+
+    @abstractmethod
+    def open(self, file_info: TaskFile) -> Any:
+        """Context manager yielding the task file as a binary file object."""
+
+
+class FileStore(FileStoreInterface):
+    """Base class of file stores; subclasses implement persist_file and get_file_url."""
+
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, name: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if name:
+            cls.name = name
+            STORE_CLASSES[name] = cls
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self.app = app
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read the store's configuration from ``app``."""
+        self.app = app
+
+    @staticmethod
+    def prepare_path(path: str | PurePosixPath) -> PurePosixPath:
+        """A relative path without ``..``; absolute paths are made relative."""
+        pure = PurePosixPath(str(path).replace("\\", "/"))
+        if ".." in pure.parts:
+            raise ValueError(f"Path {path!s} must not contain '..'")
+        return PurePosixPath(*[part for part in pure.parts if part not in ("/", "")]) if pure.parts else pure
+
+    @staticmethod
+    def sanitize_file_name(file_name: str) -> str:
+        """The last path component of ``file_name``, without control characters."""
+        name = str(file_name).replace("\\", "/").rsplit("/", 1)[-1]
+        name = "".join(ch for ch in name if ch.isprintable()).strip()
+        if name in ("", ".", ".."):
+            raise ValueError(f"{file_name!r} is not a usable file name")
+        return name
+
+    def _get_file_identifier(self, target: str) -> str:
+        return str(target)
+
+    def _reserve_target(self, target: str, file_: Any) -> str:
+        """Pick the final target for a new task file (stores that can collide override this)."""
+        return target
+
+    def _persist_task_file(self, task_db_id: int, file_: Any, file_name: str, folder: str, file_type: str | None, mimetype: str | None, commit: bool) -> TaskFile:
+        task = ProcessingTask.get_by_id(task_db_id)
+        if task is None:
+            raise TaskNotFound(f"No ProcessingTask with id {task_db_id}.")
+        mimetype = mimetype or DEFAULT_MIMETYPE
+        display_name = self.sanitize_file_name(file_name)
+        target = self._reserve_target(f"task_{task_db_id}/{folder}/{display_name}", file_)
+        self.persist_file(file_, target, mimetype)
+        info = TaskFile(
+            task=task,
+            security_tag=token_urlsafe(32),
+            storage_provider=self.name,
+            file_name=display_name,
+            file_storage_data=self._get_file_identifier(target),
+            file_type=file_type,
+            mimetype=mimetype,
+        )
+        info.save(commit=commit)
+        return info
+
+    def persist_task_result(self, task_db_id: int, file_: Any, file_name: str, file_type: str | None, mimetype: str | None, commit: bool = True) -> TaskFile:
+        return self._persist_task_file(task_db_id, file_, file_name, "out", file_type, mimetype, commit)
+
+    def persist_task_temp_file(self, task_db_id: int, file_: Any, file_name: str, mimetype: str | None = None, commit: bool = True) -> TaskFile:
+        return self._persist_task_file(task_db_id, file_, file_name, "tmp", TEMP_FILE_TYPE, mimetype, commit)
+
+    def get_task_file_url(self, file_info: TaskFile, external: bool = True) -> str:
+        return self.get_file_url(file_info.file_storage_data, external=external)
+
+    @contextmanager
+    def open(self, file_info: TaskFile) -> Iterator[IO[bytes]]:
+        from ..requests import open_url_as_file_like_simple
+
+        with open_url_as_file_like_simple(self.get_task_file_url(file_info, external=False)) as handle:
+            yield handle

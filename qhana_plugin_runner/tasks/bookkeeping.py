@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The runner's own Celery tasks that record a task's progress: add a step, save the result,
+save an error. Their wire names are part of the contract and must never change.
+
+Every change is committed first and announced afterwards (signals after commit). A finished
+task never changes again: a late or repeated message for it is logged and ignored, so the
+first answer that says SUCCESS or FAILURE is the final one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.result import AsyncResult
+from celery.utils.log import get_task_logger
+
+from ..celery import CELERY, current_flask_app
+from ..db.db import DB
+from ..db.models.failures import CeleryTaskFailure
+from ..db.models.tasks import ProcessingTask, TaskStatus, utc_now
+from ..errors import TaskNotFound
+from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
+
+__all__ = ["add_step", "save_task_result", "save_task_error", "finish_task", "TASK_LOGGER"]
+
+TASK_LOGGER = get_task_logger("qhana-plugin-runner")
+_LOG = logging.getLogger(__name__)
+
+
+def _load(db_id: int) -> ProcessingTask:
+    task = ProcessingTask.get_by_id(db_id)
+    if task is None:
+        raise TaskNotFound(f"No ProcessingTask with id {db_id}.")
+    return task
+
+
+def _announce(db_id: int, *signals: Any) -> None:
+    app = current_flask_app()
+    for signal in signals:
+        signal.send(app, task_id=db_id)
+
+
+def _forget(celery_task_id: str | None) -> None:
+    """Drop an intermediate result from the result backend (best effort)."""
+    if not celery_task_id or CELERY.conf.result_backend is None:
+        return
+    try:
+        AsyncResult(celery_task_id, app=CELERY).forget()
+    except Exception:  # noqa: BLE001  (backends without forget, or unreachable ones)
+        _LOG.debug("Could not forget result %s", celery_task_id, exc_info=True)
+
+
+def finish_task(db_id: int, status: str, log: str | None) -> bool:
+    """Set the final status, finish time and last log line in one commit, then announce it.
+
+    Returns False (and changes nothing) when the task had already finished.
+    """
+    task = _load(db_id)
+    if task.is_finished:
+        _LOG.warning("Task %s already finished as %s; ignoring %s", db_id, task.task_status, status)
+        return False
+    steps_changed = task.has_uncleared_step
+    if status == TaskStatus.SUCCESS.value:
+        if task.progress_value is not None:
+            task.progress_value = task.progress_target
+        task.clear_previous_step()
+    task.task_status = status
+    task.finished_at = utc_now()
+    if log:
+        task.add_task_log_entry(log)
+    DB.session.commit()
+    signals = [TASK_STATUS_CHANGED, TASK_DETAILS_CHANGED]
+    if steps_changed and status == TaskStatus.SUCCESS.value:
+        signals.append(TASK_STEPS_CHANGED)
+    _announce(db_id, *signals)
+    return True
+
+
+@CELERY.task(name="qhana-plugin-runner.save-result", bind=True, ignore_result=True)
+def save_task_result(self: Any, task_log: str | None, db_id: int) -> None:
+    """Mark the task SUCCESS; ``task_log`` (the previous task's return value) is appended."""
+    if task_log is not None and not isinstance(task_log, str):
+        task_log = repr(task_log)
+    finish_task(db_id, TaskStatus.SUCCESS.value, task_log)
+    _forget(self.request.parent_id)
+
+
+@CELERY.task(name="qhana-plugin-runner.save-error", bind=True, ignore_result=True)
+def save_task_error(self: Any, failing_task_id: str, db_id: int) -> None:
+    """Errback: mark the task FAILURE with the exception and traceback of ``failing_task_id``."""
+    record = CeleryTaskFailure.pop(failing_task_id)
+    if record is not None:
+        details = f"{record.error}\n\n{record.traceback}"
+    else:
+        details = _details_from_backend(failing_task_id)
+    finish_task(db_id, TaskStatus.FAILURE.value, details)
+    _forget(failing_task_id)
+
+
+def _details_from_backend(failing_task_id: str) -> str:
+    if CELERY.conf.result_backend:
+        try:
+            result = AsyncResult(failing_task_id, app=CELERY)
+            if result.failed():
+                return f"{result.result!r}\n\n{result.traceback or ''}"
+        except Exception:  # noqa: BLE001
+            _LOG.warning("Could not read the failure of %s from the result backend", failing_task_id, exc_info=True)
+    return f"Task {failing_task_id} failed; no details were recorded."
+
+
+@CELERY.task(name="qhana-plugin-runner.add-step", bind=True, ignore_result=True)
+def add_step(
+    self: Any,
+    task_log: str,
+    db_id: int,
+    step_id: str,
+    href: str,
+    ui_href: str,
+    prog_value: float | None = None,
+    prog_start: float = 0,
+    prog_target: float = 100,
+    prog_unit: str = "%",
+) -> None:
+    """Open the next step of a multi-step task (``task_log`` is the previous task's return)."""
+    if not isinstance(task_log, str):
+        raise TypeError(f"task_log must be a str (the previous task's return value), got {type(task_log).__name__}")
+    task = _load(db_id)
+    if task.is_finished:
+        _LOG.warning("Task %s already finished; step %s not added", db_id, step_id)
+        return
+    last = task.steps[-1] if task.steps else None
+    if last is not None and not last.cleared and last.step_id == step_id and last.href == href:
+        _LOG.info("Step %s of task %s exists already (message delivered again)", step_id, db_id)
+        return
+    if prog_value is None:
+        done = len(task.steps)
+        task.progress_start, task.progress_target, task.progress_value, task.progress_unit = 0, done + 1, done, ""
+    else:
+        task.progress_start, task.progress_target = prog_start, prog_target
+        task.progress_value, task.progress_unit = prog_value, prog_unit
+    task.add_next_step(href=href, ui_href=ui_href, step_id=step_id)
+    if task_log:
+        task.add_task_log_entry(task_log)
+    DB.session.commit()
+    _announce(db_id, TASK_STEPS_CHANGED, TASK_DETAILS_CHANGED)
+    _forget(self.request.parent_id)
