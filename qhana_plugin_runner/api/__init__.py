@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, jsonify
 from flask_smorest import Api
 from flask_smorest.globals import current_api
@@ -36,7 +39,8 @@ def init_api(app: Flask) -> Api:
 
     app.config.setdefault("API_TITLE", "QHAna plugin runner api.")
     app.config.setdefault("API_VERSION", "v1")
-    api = Api(app, spec_kwargs={"title": app.config["API_TITLE"], "version": app.config["API_VERSION"]})
+    plugin = MarshmallowPlugin(schema_name_resolver=schema_name_resolver)
+    api = Api(app, spec_kwargs={"title": app.config["API_TITLE"], "version": app.config["API_VERSION"], "marshmallow_plugin": plugin})
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     api.register_field(EnumField, "string", None)
@@ -48,6 +52,24 @@ def init_api(app: Flask) -> Api:
     api.register_blueprint(FILES_BLP, url_prefix=f"{prefix}/files")
     _register_error_handlers(app)
     return api
+
+
+def schema_name_resolver(schema: Any) -> str | None:
+    """Component name of a schema in the OpenAPI document.
+
+    Plugins often reuse one schema class with modifiers (``partial=True``) and different plugins
+    use the same class names, so: schemas with modifiers are inlined, and plugin schemas are
+    named after their module.
+    """
+    cls = resolve_schema_cls(schema)
+    if isinstance(schema, ma.Schema) and (schema.only or schema.exclude or schema.partial or schema.load_only or schema.dump_only):
+        return None
+    name = cls.__name__
+    if name.endswith("Schema") and len(name) > 6:
+        name = name[:-6]
+    if not cls.__module__.startswith("qhana_plugin_runner."):
+        name = f"{cls.__module__}.{name}"
+    return name
 
 
 def _error_body(code: int, status: str, message: str) -> dict[str, Any]:

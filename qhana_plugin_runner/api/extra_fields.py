@@ -9,13 +9,16 @@ from enum import Enum
 from typing import Any
 
 import marshmallow as ma
-from marshmallow.validate import OneOf
+from marshmallow.validate import OneOf, ValidationError
 
 __all__ = ["EnumField", "OneOfEnum", "CSVList"]
 
 
 class OneOfEnum(OneOf):
-    """``OneOf`` over enum members; when ``""`` is a choice, None is accepted as well."""
+    """``OneOf`` over enum member names; when ``""`` is a choice, None is accepted as well.
+
+    ``choices`` holds names (strings), so the OpenAPI document lists them as the enum.
+    """
 
     def __init__(
         self,
@@ -28,20 +31,19 @@ class OneOfEnum(OneOf):
     ) -> None:
         self.enum = enum
         self.use_value = use_value
-        choices = list(choices)
-        self.allow_none = "" in choices
-        members = [c for c in choices if c != ""]
-        super().__init__([m if isinstance(m, enum) else self._member(m) for m in members], labels, error=error)
-
-    def _member(self, choice: Any) -> Enum:
-        if self.use_value:
-            return self.enum(choice)
-        return self.enum[choice]
+        names = [c.name if isinstance(c, Enum) else str(c) for c in choices]
+        self.allow_none = "" in names
+        super().__init__([n for n in names if n != ""], labels, error=error)
 
     def __call__(self, value: Any) -> Any:
-        if value is None and self.allow_none:
-            return value
-        return super().__call__(value)
+        if value is None:
+            if self.allow_none:
+                return value
+            raise ValidationError(self._format_error(value))
+        name = value.name if isinstance(value, self.enum) else value
+        if name not in self.choices:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class EnumField(ma.fields.Field):

@@ -55,7 +55,7 @@ def _virtual_entries(parents: dict[str, str]) -> list[dict[str, Any]]:
             "name": v.name,
             "version": v.version,
             "identifier": v.identifier,
-            "apiRoot": v.href,
+            "api_root": v.href,
             "description": v.description,
             "tags": v.tag_list,
         }
@@ -76,7 +76,7 @@ class PluginsView(MethodView):
                     "name": plugin.name,
                     "version": plugin.version,
                     "identifier": plugin.identifier,
-                    "apiRoot": url_for("plugins-api.PluginView", plugin=plugin.identifier, _external=True),
+                    "api_root": url_for("plugins-api.PluginView", plugin=plugin.identifier, _external=True),
                     "description": plugin.description,
                     "tags": list(plugin.tags),
                 }
