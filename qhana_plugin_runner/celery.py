@@ -10,6 +10,7 @@ per process; a worker process builds exactly one Flask app (see ``celery_worker.
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from typing import Any
 
@@ -103,6 +104,7 @@ CELERY.flask_app = None  # type: ignore[attr-defined]
 
 def init_celery(app: Flask) -> Celery:
     """Configure ``CELERY`` from ``app.config["CELERY"]`` and bind it to ``app``."""
+    _drop_connections(CELERY)
     CELERY.conf.update(app.config["CELERY"], beat_schedule={})
     CELERY.flask_app = app  # type: ignore[attr-defined]
     app.extensions["celery"] = CELERY
@@ -110,6 +112,22 @@ def init_celery(app: Flask) -> Celery:
     from .tasks import bookkeeping  # noqa: F401
 
     return CELERY
+
+
+def _drop_connections(celery: Celery) -> None:
+    """Forget pooled broker connections and the cached result backend.
+
+    Only matters when a process builds a second app with another broker (the test suite does);
+    without it Celery would keep sending to the first app's broker.
+    """
+    # kombu keeps the pools themselves in a process-wide registry keyed by connection,
+    # so they are only dereferenced here, never closed (another app may use the same broker)
+    celery._pool = None
+    amqp = celery.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+    celery._backend_cache = None
+    celery._local = threading.local()
 
 
 @after_setup_task_logger.connect

@@ -29,9 +29,9 @@ EVENT_TYPES = ("status", "steps", "details")
 
 
 class ProgressSchema(ma.Schema):
-    start = ma.fields.Number()
-    target = ma.fields.Number()
-    value = ma.fields.Number()
+    start = ma.fields.Float()
+    target = ma.fields.Float()
+    value = ma.fields.Float()
     unit = ma.fields.String()
 
 

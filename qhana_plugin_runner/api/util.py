@@ -46,9 +46,6 @@ class FrontendFormBaseSchema(MaBaseSchema):
     the input is valid) instead of data, so a UI view can re-render the form with messages.
     """
 
-    class Meta:
-        ordered = True
-
     def __init__(self, *args: Any, validate_errors_as_result: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.validate_errors_as_result = validate_errors_as_result
