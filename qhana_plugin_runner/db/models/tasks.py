@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, or_, select
 from sqlalchemy.ext.orderinglist import ordering_list
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from ..db import DB, MODEL
 from ..mutable_json import MutableJSON
@@ -34,6 +34,17 @@ __all__ = [
 def utc_now() -> datetime:
     """The current time, timezone-aware (UTC); used as a per-row default."""
     return datetime.now(timezone.utc)
+
+
+def _join_task_session(child: object, task: ProcessingTask | None) -> None:
+    """Put a new child row into its task's session, as plugins written for the original expect.
+
+    SQLAlchemy 2 no longer cascades along the many-to-one side, so ``TaskLink(task, ...)``
+    alone would not be saved with the task.
+    """
+    session = object_session(task) if task is not None else None
+    if session is not None and child not in session:
+        session.add(child)
 
 
 class TaskStatus(str, Enum):
@@ -167,6 +178,9 @@ class TaskFile(MODEL):
     mimetype: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default_factory=utc_now)
 
+    def __post_init__(self) -> None:
+        _join_task_session(self, self.task)
+
     def save(self, commit: bool = False) -> None:
         DB.session.add(self)
         if commit:
@@ -200,6 +214,9 @@ class TaskLink(MODEL):
     type: Mapped[str] = mapped_column(String(64))
     href: Mapped[str] = mapped_column(String(500))
 
+    def __post_init__(self) -> None:
+        _join_task_session(self, self.task)
+
 
 class WebhookRef(NamedTuple):
     webhook_href: str
@@ -217,6 +234,9 @@ class TaskUpdateSubscription(MODEL):
     webhook_href: Mapped[str] = mapped_column(String(500))
     task_href: Mapped[str] = mapped_column(String(500))
     event_type: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    def __post_init__(self) -> None:
+        _join_task_session(self, self.task)
 
     def save(self, commit: bool = False) -> None:
         DB.session.add(self)

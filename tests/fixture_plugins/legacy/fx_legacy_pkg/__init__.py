@@ -25,7 +25,7 @@ class FxLegacy(QHAnaPluginBase):
         super().__init__(app)
 
     def init_app(self, app):
-        FxLegacy.init_app_calls.append(app)
+        type(self).init_app_calls.append(app)
 
     def get_api_blueprint(self):
         return LEGACY_BLP
