@@ -169,7 +169,7 @@ def _celery_config(config: Mapping[str, Any], instance: Path) -> dict[str, Any]:
     celery.update(config.get("CELERY") or {})
     broker = celery.get("broker_url")
     if not broker:
-        broker = EMBEDDED_BROKER_PREFIX
+        broker = EMBEDDED_BROKER_PREFIX + "localhost/"  # a host keeps kombu from warning
         celery["broker_url"] = broker
     if str(broker).startswith(EMBEDDED_BROKER_PREFIX):
         folder = instance / "celery-broker"
