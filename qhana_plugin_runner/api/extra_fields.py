@@ -15,7 +15,7 @@ __all__ = ["EnumField", "OneOfEnum", "CSVList"]
 
 
 class OneOfEnum(OneOf):
-    """``OneOf`` over enum member names; when ``""`` is a choice, None is accepted as well.
+    """``OneOf`` over enum member names; None (an empty choice) always passes.
 
     ``choices`` holds names (strings), so the OpenAPI document lists them as the enum.
     """
@@ -32,14 +32,11 @@ class OneOfEnum(OneOf):
         self.enum = enum
         self.use_value = use_value
         names = [c.name if isinstance(c, Enum) else str(c) for c in choices]
-        self.allow_none = "" in names
         super().__init__([n for n in names if n != ""], labels, error=error)
 
     def __call__(self, value: Any) -> Any:
-        if value is None:
-            if self.allow_none:
-                return value
-            raise ValidationError(self._format_error(value))
+        if value is None:  # "" loads as None: no choice made (required-ness is checked elsewhere)
+            return value
         name = value.name if isinstance(value, self.enum) else value
         if name not in self.choices:
             raise ValidationError(self._format_error(value))
