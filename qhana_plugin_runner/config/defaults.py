@@ -83,6 +83,6 @@ class TestingConfig(ProductionConfig):
     """Base of the test suite's configuration (see :mod:`qhana_plugin_runner.testing`)."""
 
     TESTING = True
-    SECRET_KEY = "test"
+    SECRET_KEY = "test-secret-key-of-thirty-two-bytes!"
     SERVER_NAME = "localhost.localdomain"
     DEFAULT_LOG_SEVERITY = "WARNING"

@@ -201,3 +201,14 @@ def test_step_models_are_ordered(app: Any) -> None:
     DB.session.expire_all()
     assert [s.number for s in DB.session.get(ProcessingTask, task.id).steps] == [0, 1, 2]
     assert isinstance(DB.session.get(ProcessingTask, task.id).steps[0], Step)
+
+
+def test_jwt_is_optional_but_a_bad_token_is_rejected(app: Any, client: Any) -> None:
+    from flask_jwt_extended import create_access_token
+
+    url = "/plugins/hello-world@v0-2-1/"
+    assert client.get(url).status_code == 200
+    bad = client.get(url, headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401 and bad.get_json()["code"] == 401
+    token = create_access_token(identity="alice")
+    assert client.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
