@@ -54,13 +54,28 @@ def build_app(config: dict[str, Any], create_tables: bool = True) -> Flask:
 
 
 def dispose(app: Flask) -> None:
-    """Close the app's database connections."""
+    """Close the app's database connections and the process's Celery connections."""
+    import gc
+
+    from kombu import pools
+
+    from .celery import CELERY
     from .db.db import DB
+
+    gc.collect()  # AsyncResults unsubscribe from the result backend when collected
 
     with app.app_context():
         DB.session.remove()
         for engine in DB.engines.values():
             engine.dispose()
+    pools.reset()  # closes every pooled broker connection (the next app opens its own)
+    backend = CELERY._backend_cache or getattr(CELERY._local, "backend", None)
+    client = getattr(backend, "client", None)
+    if client is not None and hasattr(client, "connection_pool"):
+        consumer = getattr(backend, "result_consumer", None)
+        if consumer is not None and getattr(consumer, "_pubsub", None) is not None:
+            consumer._pubsub.close()
+        client.connection_pool.disconnect()
 
 
 @pytest.fixture

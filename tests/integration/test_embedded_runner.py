@@ -34,7 +34,6 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, su
     env.update(
         QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER=str(workdir / "instance"),
         PLUGIN_FOLDERS=str(ROOT / "plugins"),
-        SERVER_NAME=f"127.0.0.1:{port}",
     )
     log = (workdir / "runner.log").open("wb")
     process = subprocess.Popen(
@@ -48,9 +47,9 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, su
             if process.poll() is not None:
                 pytest.fail(f"runner exited with {process.returncode}: {(workdir / 'runner.log').read_text()[-3000:]}")
             try:
-                if requests.get(base + "/plugins/", timeout=2).status_code == 200:
+                if requests.get(base + "/plugins/", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still loading the app
                 time.sleep(0.2)
         else:
             pytest.fail("the plugin list did not answer within 60 s")
