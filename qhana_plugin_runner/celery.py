@@ -19,6 +19,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.signals import after_setup_task_logger
 from flask import Flask, current_app, has_app_context
 from kombu.exceptions import OperationalError
+from kombu.transport import TRANSPORT_ALIASES
 
 from .errors import BrokerUnavailable
 
@@ -97,6 +98,9 @@ def _fail_unsent_task(db_id: Any, task_name: str, err: Exception) -> None:
 
     finish_task(db_id, "FAILURE", f"Could not send task {task_name} to the task queue: {err!r}")
 
+
+# filesystem:// (the embedded broker) gets atomic message files; see broker_fs.py
+TRANSPORT_ALIASES["filesystem"] = "qhana_plugin_runner.broker_fs:Transport"
 
 CELERY = Celery("qhana_plugin_runner.celery", task_cls=FlaskTask)
 CELERY.flask_app = None  # type: ignore[attr-defined]
