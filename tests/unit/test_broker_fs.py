@@ -17,7 +17,7 @@ from qhana_plugin_runner.broker_fs import Channel
 def _connection(folder: Path) -> Connection:
     queue = folder / "queue"
     queue.mkdir(parents=True, exist_ok=True)
-    options = {"data_folder_in": str(queue), "data_folder_out": str(queue), "polling_interval": 0.001}
+    options = {"data_folder_in": str(queue), "data_folder_out": str(queue), "control_folder": str(folder / "control"), "polling_interval": 0.001}
     return Connection("filesystem://localhost/", transport_options=options)
 
 
