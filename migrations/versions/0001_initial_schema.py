@@ -1,7 +1,7 @@
 """Initial schema: tasks, steps, files, links, subscriptions, virtual plugins, plugin state.
 
 Revision ID: 0001_initial
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 09:53:43.273935
 
 """

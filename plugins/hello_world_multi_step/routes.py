@@ -13,9 +13,20 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import EXCLUDE
 
-from qhana_plugin_runner.api.plugin_schemas import DataMetadata, EntryPoint, PluginMetadata, PluginMetadataSchema, PluginType
+from qhana_plugin_runner.api.plugin_schemas import (
+    DataMetadata,
+    EntryPoint,
+    PluginMetadata,
+    PluginMetadataSchema,
+    PluginType,
+)
 from qhana_plugin_runner.db.models.tasks import ProcessingTask
-from qhana_plugin_runner.tasks import TASK_STEPS_CHANGED, add_step, save_task_error, save_task_result
+from qhana_plugin_runner.tasks import (
+    TASK_STEPS_CHANGED,
+    add_step,
+    save_task_error,
+    save_task_result,
+)
 
 from . import HELLO_MULTI_BLP, HelloWorldMultiStep
 from .schemas import HelloWorldParametersSchema

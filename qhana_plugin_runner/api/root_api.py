@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-
-import marshmallow as ma
 
 __all__ = ["ROOT_BLP"]
 

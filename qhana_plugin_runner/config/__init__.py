@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,11 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         _load_instance_files(app)
         settings = os.environ.get(SETTINGS_ENV_VAR)
         if settings:
-            if not Path(settings).is_file():
+            # absolute: from_pyfile would resolve a relative path against the package folder
+            settings_file = Path(settings).resolve()
+            if not settings_file.is_file():
                 raise ConfigError(SETTINGS_ENV_VAR, settings, "file not found")
-            app.config.from_pyfile(settings)
+            app.config.from_pyfile(str(settings_file))
         apply_env_overrides(app.config, os.environ)
     finalize(app)
 
@@ -105,19 +108,29 @@ def finalize(app: Flask) -> None:
 
 
 def _instance_secret_key(instance: Path) -> str:
-    """A random key kept in the instance folder, so every process of one install agrees."""
+    """A random key kept in the instance folder, so every process of one install agrees.
+
+    The key is written to a private temporary file that is then hard-linked into place: a
+    process starting at the same moment sees either no key file or a complete one, never an
+    empty one, and the first link wins.
+    """
     key_file = instance / "secret_key"
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = key_file.read_text().strip()
-        if key:
+    if not key_file.exists():
+        key = secrets.token_urlsafe(48)
+        fd, temp_name = tempfile.mkstemp(dir=instance, prefix=".secret_key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key)
+            os.link(temp_name, key_file)
             return key
-        raise ConfigError("SECRET_KEY", str(key_file), "the key file is empty") from None
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+        except FileExistsError:
+            pass  # another process was faster: use its key
+        finally:
+            os.unlink(temp_name)
+    key = key_file.read_text().strip()
+    if key:
+        return key
+    raise ConfigError("SECRET_KEY", str(key_file), "the key file is empty")
 
 
 def _normalize_database_uri(uri: str) -> str:

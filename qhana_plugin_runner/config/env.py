@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,17 @@ def _json_object(value: str) -> dict[str, Any]:
     return parsed
 
 
+def _url_map(value: str) -> dict[str, Any]:
+    """``{regex: replacement}``; checked here so an error names ``URL_MAP``, not the config key."""
+    rules = _json_object(value)
+    for pattern in rules:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ValueError(f"invalid regular expression {pattern!r}: {err}") from None
+    return rules
+
+
 def _csv(value: str) -> str | list[str]:
     items = [item.strip() for item in value.split(",") if item.strip()]
     return "*" if items == ["*"] else items
@@ -76,7 +88,7 @@ ENV_OVERRIDES: tuple[EnvOverride, ...] = (
     EnvOverride("CELERY", "CELERY_QUEUE", celery_key="task_default_queue"),
     EnvOverride("PLUGIN_FOLDERS", "PLUGIN_FOLDERS", _path_list),
     EnvOverride("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_DATABASE_URI"),
-    EnvOverride("URL_REWRITE_RULES", "URL_MAP", _json_object),
+    EnvOverride("URL_REWRITE_RULES", "URL_MAP", _url_map),
     EnvOverride("DEFAULT_FILE_STORE", "DEFAULT_FILE_STORE"),
     EnvOverride("FILE_STORE_ROOT_PATH", "FILE_STORE_ROOT_PATH"),
     EnvOverride("SERVER_NAME", "SERVER_NAME"),

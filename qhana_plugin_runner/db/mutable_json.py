@@ -8,7 +8,6 @@ bool, None); only containers are tracked. A change anywhere below the column val
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -21,10 +20,21 @@ __all__ = ["MutableJSON", "TrackedDict", "TrackedList"]
 OnChange = Callable[[], None]
 
 
+def _owner(on_change: OnChange | None) -> OnChange | None:
+    """The column callback a change callback ends at (walks up through the parent containers)."""
+    while isinstance(getattr(on_change, "__self__", None), TrackedDict | TrackedList):
+        on_change = on_change.__self__._on_change  # type: ignore[union-attr]
+    return on_change
+
+
 def _track(value: Any, on_change: OnChange | None) -> Any:
     if isinstance(value, TrackedDict | TrackedList):
-        value._on_change = on_change
-        return value
+        if value._on_change is None or _owner(value._on_change) == _owner(on_change):
+            value._on_change = on_change  # moved within one column value: keep the object
+            return value
+        # Tracked for another row's column: store a copy. Sharing the object would report a
+        # change made through either row to only one of them, and the other would lose it.
+        value = dict(value) if isinstance(value, dict) else list(value)
     if isinstance(value, dict):
         return TrackedDict(value, on_change)
     if isinstance(value, list):
@@ -159,15 +169,31 @@ class MutableJSON(TypeDecorator[Any]):
     cache_ok = True
 
 
-def _flagger(instance: Any, key: str) -> OnChange:
-    ref = weakref.ref(instance)
+class _Flagger:
+    """Marks one column attribute of one row modified; equal for the same row and column.
 
-    def flag() -> None:
-        obj = ref()
-        if obj is not None:
-            attributes.flag_modified(obj, key)
+    It holds the row strongly on purpose: the session's identity map holds unmodified objects
+    only weakly, so in ``ProcessingTask.get_by_id(1).data["k"] = v`` the task would be collected
+    before the change is flagged, and the change silently lost. The cycle (row → value →
+    flagger → row) is freed by the garbage collector once both are unreachable.
+    """
 
-    return flag
+    __slots__ = ("instance", "key")
+
+    def __init__(self, instance: Any, key: str) -> None:
+        self.instance = instance
+        self.key = key
+
+    def __call__(self) -> None:
+        attributes.flag_modified(self.instance, self.key)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Flagger):
+            return NotImplemented
+        return other.instance is self.instance and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash((id(self.instance), self.key))
 
 
 def _instrument(mapper: Mapper[Any], class_: type) -> None:
@@ -180,7 +206,7 @@ def _instrument(mapper: Mapper[Any], class_: type) -> None:
         attribute = getattr(class_, key)
 
         def on_set(target: Any, value: Any, oldvalue: Any, initiator: Any, key: str = key) -> Any:
-            return _track(value, _flagger(target, key))
+            return _track(value, _Flagger(target, key))
 
         event.listen(attribute, "set", on_set, retval=True)
 
@@ -191,7 +217,7 @@ def _instrument(mapper: Mapper[Any], class_: type) -> None:
         state = attributes.instance_state(target)
         for key in keys:
             if key in state.dict:
-                state.dict[key] = _track(state.dict[key], _flagger(target, key))
+                state.dict[key] = _track(state.dict[key], _Flagger(target, key))
 
     event.listen(class_, "load", wrap_loaded, propagate=True)
     event.listen(class_, "refresh", wrap_loaded, propagate=True)

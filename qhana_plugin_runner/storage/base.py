@@ -100,6 +100,9 @@ class FileStore(FileStoreInterface):
         """Pick the final target for a new task file (stores that can collide override this)."""
         return target
 
+    def _release_target(self, target: str) -> None:
+        """Undo :meth:`_reserve_target` after the file could not be written (default: nothing)."""
+
     def _persist_task_file(self, task_db_id: int, file_: Any, file_name: str, folder: str, file_type: str | None, mimetype: str | None, commit: bool) -> TaskFile:
         task = ProcessingTask.get_by_id(task_db_id)
         if task is None:
@@ -107,7 +110,11 @@ class FileStore(FileStoreInterface):
         mimetype = mimetype or DEFAULT_MIMETYPE
         display_name = self.sanitize_file_name(file_name)
         target = self._reserve_target(f"task_{task_db_id}/{folder}/{display_name}", file_)
-        self.persist_file(file_, target, mimetype)
+        try:
+            self.persist_file(file_, target, mimetype)
+        except BaseException:
+            self._release_target(target)
+            raise
         info = TaskFile(
             task=task,
             security_tag=token_urlsafe(32),

@@ -56,6 +56,10 @@ class LocalFileStore(FileStore, name="local_filesystem"):
             return str(relative.parent / candidate)
         raise FileExistsError(f"too many files named {relative.name}")
 
+    def _release_target(self, target: str) -> None:
+        """Remove the empty placeholder :meth:`_reserve_target` created for a failed write."""
+        self.path_of(str(self.prepare_path(target))).unlink(missing_ok=True)
+
     def persist_file(self, file_: Any, target: str, mimetype: str = DEFAULT_MIMETYPE) -> None:
         path = self.path_of(str(self.prepare_path(target)))
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,12 @@ import marshmallow as ma
 from flask import redirect, url_for
 from flask.views import MethodView
 
-from qhana_plugin_runner.api.plugin_schemas import EntryPoint, PluginMetadata, PluginMetadataSchema, PluginType
+from qhana_plugin_runner.api.plugin_schemas import (
+    EntryPoint,
+    PluginMetadata,
+    PluginMetadataSchema,
+    PluginType,
+)
 from qhana_plugin_runner.api.util import FrontendFormBaseSchema, SecurityBlueprint
 from qhana_plugin_runner.celery import CELERY
 from qhana_plugin_runner.db.models.tasks import ProcessingTask

@@ -1,8 +1,8 @@
 """Needs a package that is not installed."""
 
-from qhana_plugin_runner.util.plugins import QHAnaPluginBase
-
 import fx_not_installed_anywhere  # noqa: F401
+
+from qhana_plugin_runner.util.plugins import QHAnaPluginBase
 
 
 class FxMissing(QHAnaPluginBase):

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from helpers import ROOT
 from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask, Step, TaskLink, utc_now
 from qhana_plugin_runner.storage import STORE
+
+from helpers import ROOT
 
 
 @pytest.fixture

@@ -21,7 +21,13 @@ from qhana_plugin_runner.api.plugin_schemas import (
     PluginMetadataSchema,
     PluginType,
 )
-from qhana_plugin_runner.api.util import FileUrl, FrontendFormBaseSchema, MaBaseSchema, PluginUrl, camelcase
+from qhana_plugin_runner.api.util import (
+    FileUrl,
+    FrontendFormBaseSchema,
+    MaBaseSchema,
+    PluginUrl,
+    camelcase,
+)
 
 
 class Color(enum.Enum):

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from helpers import FIXTURE_PLUGINS, ROOT
 from qhana_plugin_runner.state import get_state
 from qhana_plugin_runner.testing import build_app, dispose, make_test_config
+
+from helpers import FIXTURE_PLUGINS, ROOT
 
 ALL_FIXTURE_FOLDERS = [str(FIXTURE_PLUGINS / name) for name in ("good", "broken_import", "missing_dependency", "duplicate_id", "bad_version", "file_store", "legacy")]
 

@@ -21,7 +21,7 @@ class FxLegacy(QHAnaPluginBase):
     tags = []
     init_app_calls = []
 
-    def __init__(self, app: Optional[Flask]) -> None:
+    def __init__(self, app: Flask | None) -> None:
         super().__init__(app)
 
     def init_app(self, app):

@@ -2,7 +2,12 @@ from http import HTTPStatus
 
 from flask.views import MethodView
 
-from qhana_plugin_runner.api.plugin_schemas import EntryPoint, PluginMetadata, PluginMetadataSchema, PluginType
+from qhana_plugin_runner.api.plugin_schemas import (
+    EntryPoint,
+    PluginMetadata,
+    PluginMetadataSchema,
+    PluginType,
+)
 
 from . import LEGACY_BLP, FxLegacy
 
