@@ -31,6 +31,7 @@ def make_test_config(instance_path: Path, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'test.db'}",
         "CELERY": {
             "broker_url": "memory://localhost/",
+            "broker_transport_options": {"polling_interval": 0.01},
             "result_backend": "cache+memory://",
             "broker_connection_retry_on_startup": False,
         },
@@ -42,11 +43,12 @@ def make_test_config(instance_path: Path, **overrides: Any) -> dict[str, Any]:
 
 
 def build_app(config: dict[str, Any], create_tables: bool = True) -> Flask:
-    """``create_app(config)`` with the tables created (for SQLite in memory and fresh DBs)."""
+    """``create_app(config)`` with the tables created, and a test client that sees fresh rows."""
     from . import create_app
     from .db.db import DB
 
     app = create_app(config, silent_log=True)
+    app.test_client_class = _fresh_session_client_class()
     if create_tables:
         with app.app_context():
             DB.create_all()
@@ -93,8 +95,31 @@ def app(runner_config: dict[str, Any]) -> Iterator[Flask]:
     dispose(application)
 
 
+def _fresh_session_client_class() -> type[FlaskClient]:
+    from flask import has_app_context
+    from flask.testing import FlaskClient
+
+    from .db.db import DB
+
+    class FreshSessionClient(FlaskClient):
+        """Test client whose every request sees the database as it is now.
+
+        Requests made while the ``app`` fixture's app context is pushed share that context and
+        its session, unlike a served request, which gets a new one. Expiring the session's
+        objects first keeps a request from answering with rows the worker has since changed.
+        """
+
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            if has_app_context() and DB.session.registry.has():
+                DB.session.expire_all()
+            return super().open(*args, **kwargs)
+
+    return FreshSessionClient
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    """A test client; each request sees the current database state (see FreshSessionClient)."""
     return app.test_client()
 
 
