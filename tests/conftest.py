@@ -9,6 +9,7 @@ the reason, except under CI (``CI`` set), where a missing service fails the run.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,18 +43,37 @@ def require_service(name: str, url: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """URL of a clean PostgreSQL database (every table dropped before the test)."""
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test run, created on the server of
+    ``QHANA_TEST_POSTGRES_URL`` and dropped afterwards (so parallel runs do not collide)."""
     require_service("PostgreSQL", POSTGRES_URL)
     import sqlalchemy as sa
 
-    engine = sa.create_engine(POSTGRES_URL)
+    base = sa.engine.make_url(POSTGRES_URL)
+    name = f"qhana_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_database: str) -> Iterator[str]:
+    """URL of a clean PostgreSQL database (every table dropped before the test)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_database)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
-    yield POSTGRES_URL
+    yield postgres_database
 
 
 @pytest.fixture

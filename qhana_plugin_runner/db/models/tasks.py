@@ -36,17 +36,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _join_task_session(child: object, task: ProcessingTask | None) -> None:
-    """Put a new child row into its task's session, as plugins written for the original expect.
-
-    SQLAlchemy 2 no longer cascades along the many-to-one side, so ``TaskLink(task, ...)``
-    alone would not be saved with the task.
-    """
-    session = object_session(task) if task is not None else None
-    if session is not None and child not in session:
-        session.add(child)
-
-
 class TaskStatus(str, Enum):
     """The status strings a task resource reports; the values are what clients read."""
 
@@ -54,6 +43,35 @@ class TaskStatus(str, Enum):
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
     UNKNOWN = "UNKNOWN"
+
+
+class _Saving:
+    """``save(commit=)`` and ``get_by_id``, as plugins written for the original runner use them."""
+
+    def save(self, commit: bool = False) -> None:
+        """Add the row to the session; commit when asked."""
+        DB.session.add(self)
+        if commit:
+            DB.session.commit()
+
+    @classmethod
+    def get_by_id(cls, id_: int) -> Any:
+        """The row with this primary key, or None."""
+        return DB.session.get(cls, id_)
+
+
+class _TaskChild:
+    """Rows that belong to a task join the task's session when they are created.
+
+    SQLAlchemy 2 no longer cascades along the many-to-one side, so ``TaskLink(task, ...)``
+    alone would not be saved with the task, which plugins written for the original expect.
+    """
+
+    def __post_init__(self) -> None:
+        task = getattr(self, "task", None)
+        session = object_session(task) if task is not None else None
+        if session is not None and self not in session:
+            session.add(self)
 
 
 class Step(MODEL):
@@ -69,7 +87,7 @@ class Step(MODEL):
     cleared: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class ProcessingTask(MODEL):
+class ProcessingTask(_Saving, MODEL):
     """A unit of plugin work, from the process request to its final status."""
 
     __tablename__ = "ProcessingTask"
@@ -152,17 +170,8 @@ class ProcessingTask(MODEL):
         if commit:
             self.save(commit=True)
 
-    def save(self, commit: bool = False) -> None:
-        DB.session.add(self)
-        if commit:
-            DB.session.commit()
 
-    @classmethod
-    def get_by_id(cls, id_: int) -> ProcessingTask | None:
-        return DB.session.get(cls, id_)
-
-
-class TaskFile(MODEL):
+class TaskFile(_Saving, _TaskChild, MODEL):
     """A file a task produced (result) or keeps for itself (``file_type="temp-file"``)."""
 
     __tablename__ = "TaskFile"
@@ -178,18 +187,6 @@ class TaskFile(MODEL):
     mimetype: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default_factory=utc_now)
 
-    def __post_init__(self) -> None:
-        _join_task_session(self, self.task)
-
-    def save(self, commit: bool = False) -> None:
-        DB.session.add(self)
-        if commit:
-            DB.session.commit()
-
-    @classmethod
-    def get_by_id(cls, id_: int) -> TaskFile | None:
-        return DB.session.get(cls, id_)
-
     @classmethod
     def get_task_result_files(cls, task: ProcessingTask | int) -> Sequence[TaskFile]:
         """The task's result files in creation order (temp files left out)."""
@@ -203,7 +200,7 @@ class TaskFile(MODEL):
         return DB.session.execute(query).scalars().all()
 
 
-class TaskLink(MODEL):
+class TaskLink(_TaskChild, MODEL):
     """A typed link shown in the task resource's ``links``."""
 
     __tablename__ = "TaskLink"
@@ -214,16 +211,13 @@ class TaskLink(MODEL):
     type: Mapped[str] = mapped_column(String(64))
     href: Mapped[str] = mapped_column(String(500))
 
-    def __post_init__(self) -> None:
-        _join_task_session(self, self.task)
-
 
 class WebhookRef(NamedTuple):
     webhook_href: str
     task_href: str
 
 
-class TaskUpdateSubscription(MODEL):
+class TaskUpdateSubscription(_Saving, _TaskChild, MODEL):
     """A webhook to call when the task changes (``event_type`` None means every event)."""
 
     __tablename__ = "TaskUpdateSubscription"
@@ -234,14 +228,6 @@ class TaskUpdateSubscription(MODEL):
     webhook_href: Mapped[str] = mapped_column(String(500))
     task_href: Mapped[str] = mapped_column(String(500))
     event_type: Mapped[str | None] = mapped_column(String(64), default=None)
-
-    def __post_init__(self) -> None:
-        _join_task_session(self, self.task)
-
-    def save(self, commit: bool = False) -> None:
-        DB.session.add(self)
-        if commit:
-            DB.session.commit()
 
     @classmethod
     def get_by_task_and_event(cls, task: ProcessingTask | int, event: str | None = None) -> list[WebhookRef]:
