@@ -19,6 +19,7 @@ from .plugin_host import PluginRegistry, load_plugins, mount_plugins
 from .state import EXTENSION_KEY, RunnerState
 from .storage import init_storage
 from .web import init_web
+from .web.converters import DatabaseIntConverter
 
 __all__ = ["create_app"]
 
@@ -36,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, silent_log: bool = 
         template_folder="web/templates",
         static_folder="web/static",
     )
+    app.url_map.converters["int"] = DatabaseIntConverter  # before any route is added
     load_config(app, test_config)
     configure_logging(app, silent=silent_log)
 

@@ -56,7 +56,7 @@ def test_plugin_metadata_is_complete(client: Any, identifier: str) -> None:
 
 
 def test_unknown_plugin_task_and_route_give_json_404(client: Any) -> None:
-    for url in ("/plugins/nope/", "/tasks/999/", "/no/such/route"):
+    for url in ("/plugins/nope/", "/tasks/999/", "/no/such/route", "/tasks/abc/", "/tasks/99999999999999999999/", "/files/99999999999999999999/?file-id=x"):
         response = client.get(url)
         assert response.status_code == 404, url
         assert response.is_json and response.get_json()["code"] == 404
@@ -213,3 +213,11 @@ def test_jwt_is_optional_but_a_bad_token_is_rejected(app: Any, client: Any) -> N
     assert bad.status_code == 401 and bad.get_json()["code"] == 401
     token = create_access_token(identity="alice")
     assert client.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_malformed_subscription_json_is_a_client_error(client: Any) -> None:
+    task = _task()
+    broken = client.post(f"/tasks/{task.id}/", data="{", content_type="application/json")
+    assert broken.status_code == 400 and broken.get_json()["errors"] == {"json": ["Invalid JSON body."]}
+    wrong_type = client.post(f"/tasks/{task.id}/", json=[1, 2])
+    assert wrong_type.status_code == 422
