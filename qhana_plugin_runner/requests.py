@@ -131,11 +131,12 @@ def get_mimetype(response: requests.Response, default: str | None = None) -> str
     """The media type of ``response`` without parameters, else a guess from its URL.
 
     Parameters such as ``charset`` are dropped so the result can be compared with plain
-    media types (``"application/json"``).
+    media types (``"application/json"``). The case is kept: QHAna spells one of its types
+    ``application/X-lines+json`` and plugins compare with that spelling.
     """
     content_type = response.headers.get("Content-Type")
     if content_type:
-        return content_type.split(";", 1)[0].strip().lower()
+        return content_type.split(";", 1)[0].strip()
     guessed, _ = mimetypes.guess_type(urlsplit(response.url).path)
     return guessed or default
 

@@ -360,3 +360,11 @@ def test_file_like_streams_are_decompressed(http_server: str) -> None:
     with open_url_as_file_like(http_server + "/gzip") as (name, raw, _):
         assert name == "gzip"
         assert raw.read() == GZIP_TEXT
+
+
+def test_get_mimetype_keeps_the_qhana_spelling() -> None:
+    from qhana_plugin_runner.requests import get_mimetype
+
+    response = requests.Response()
+    response.headers["Content-Type"] = "application/X-lines+json; charset=utf-8"
+    assert get_mimetype(response) == "application/X-lines+json"
