@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from ..errors import BrokerUnavailable
 from .extra_fields import CSVList, EnumField
 from .jwt_helper import SECURITY_SCHEMES
+from .subscriptions import init_process_subscriptions
 from .util import MaBaseSchema
 
 __all__ = ["init_api", "ROOT_API", "EnumField", "CSVList", "MaBaseSchema"]
@@ -50,6 +51,7 @@ def init_api(app: Flask) -> Api:
     api.register_blueprint(PLUGINS_BLP, url_prefix=f"{prefix}/plugins")
     api.register_blueprint(TASKS_BLP, url_prefix=f"{prefix}/tasks")
     api.register_blueprint(FILES_BLP, url_prefix=f"{prefix}/files")
+    init_process_subscriptions(app)
     _register_error_handlers(app)
     return api
 

@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from ..db.db import DB
 from ..db.models.tasks import ProcessingTask, TaskFile, TaskUpdateSubscription
 from ..storage import STORE
+from .subscriptions import add_subscription, validate_webhook
 from .util import MaBaseSchema
 
 __all__ = ["TASKS_BLP", "task_representation", "EVENT_TYPES"]
@@ -134,14 +135,17 @@ class TaskView(MethodView):
     def post(self, subscription: dict[str, Any], task_id: int) -> Any:
         """Subscribe a webhook to the task's events, or unsubscribe it.
 
-        Unsubscribing without ``event`` removes every subscription of that webhook to the task.
+        A new subscription is sent the events it missed (a finished task's status, an open
+        step) at once. Unsubscribing without ``event`` removes every subscription of that
+        webhook to the task. Webhooks in denied networks (link-local, cloud metadata) get 422.
         """
         task = _get_task(task_id)
         webhook, event = subscription["webhook_href"], subscription["event"]
         if subscription["command"] == "subscribe":
-            if not TaskUpdateSubscription.get_by_task_and_subscriber(task, webhook, event):
-                task_href = url_for("tasks-api.TaskView", task_id=task.id, _external=True)
-                DB.session.add(TaskUpdateSubscription(task=task, webhook_href=webhook, task_href=task_href, event_type=event))
+            reason = validate_webhook(webhook)
+            if reason:
+                abort(422, errors={"json": {"webhookHref": [reason]}})
+            add_subscription(task, webhook, event)
         else:
             query = delete(TaskUpdateSubscription).where(
                 TaskUpdateSubscription.task_id == task.id, TaskUpdateSubscription.webhook_href == webhook
@@ -149,5 +153,5 @@ class TaskView(MethodView):
             if event is not None:
                 query = query.where(TaskUpdateSubscription.event_type == event)
             DB.session.execute(query)
-        DB.session.commit()
+            DB.session.commit()
         return task_representation(task)

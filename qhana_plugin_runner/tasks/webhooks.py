@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Webhook delivery: every task change reaches the webhooks subscribed to it.
+
+When a task's status, steps or details change, the process that committed the change sends a
+signal; :func:`init_webhooks` connects listeners that look up the subscriptions and hand each
+call to a small thread pool of that process, so the first attempt leaves within milliseconds
+and never blocks the task or the request. A call that fails (connection error, time-out, 5xx)
+is handed to the Celery task :func:`call_webhook`, which retries with exponential back-off
+(durable in the broker). A call is ``POST <webhook>?source=<task URL>&event=<event>`` without a
+body, as the original runner sent it; with ``WEBHOOK_SECRET`` set it carries an HMAC-SHA256
+signature (see :func:`signature`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from flask import Flask, current_app
+
+from ..celery import CELERY
+from ..db.models.tasks import TaskUpdateSubscription
+from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
+
+__all__ = [
+    "call_webhook",
+    "init_webhooks",
+    "dispatch_event",
+    "signature",
+    "target_refusal",
+    "EVENT_SIGNALS",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+]
+
+_LOG = logging.getLogger(__name__)
+
+EVENT_SIGNALS = {"status": TASK_STATUS_CHANGED, "steps": TASK_STEPS_CHANGED, "details": TASK_DETAILS_CHANGED}
+SIGNATURE_HEADER = "X-QHAna-Signature"
+TIMESTAMP_HEADER = "X-QHAna-Timestamp"
+DEFAULT_DENIED_NETWORKS = (
+    "169.254.0.0/16",  # link-local, cloud metadata services (169.254.169.254)
+    "fe80::/10",  # IPv6 link-local
+    "fd00:ec2::254/128",  # AWS metadata over IPv6
+    "100.100.100.200/32",  # Alibaba Cloud metadata
+)
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qhana-webhook")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    delivered: bool
+    retry: bool
+    detail: str
+
+
+def signature(secret: str, timestamp: str, url: str) -> str:
+    """``sha256=<hex HMAC-SHA256 of "<timestamp>.<full request URL>">`` with the secret."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{url}".encode(), hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _denied_networks(app: Flask) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    configured = app.config.get("WEBHOOK_DENIED_NETWORKS")
+    networks: Iterable[str] = DEFAULT_DENIED_NETWORKS if configured is None else configured
+    return [ipaddress.ip_network(n, strict=False) for n in networks]
+
+
+def target_refusal(app: Flask, url: str, resolve: bool = True) -> str | None:
+    """Why ``url`` may not be called (a denied network, a bad scheme), or None if it may.
+
+    With ``resolve``, host names are resolved and every address is checked, so a name that
+    points into a denied network is refused too.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "only http(s) URLs with a host can be webhooks"
+    host = parts.hostname
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        if not resolve:
+            return None
+        try:
+            infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return None  # unresolvable now: delivery fails and is retried, nothing is reached
+        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    for address in addresses:
+        for network in _denied_networks(app):
+            if address.version == network.version and address in network:
+                return f"{host} ({address}) lies in the denied network {network}"
+    return None
+
+
+def _deliver(app: Flask, webhook_url: str, task_url: str, event: str) -> _Outcome:
+    refusal = target_refusal(app, webhook_url)
+    if refusal:
+        return _Outcome(False, False, f"refused: {refusal}")
+    request = requests.Request("POST", webhook_url, params={"source": task_url, "event": event}).prepare()
+    secret = app.config.get("WEBHOOK_SECRET")
+    if secret:
+        timestamp = str(int(time.time()))
+        request.headers[TIMESTAMP_HEADER] = timestamp
+        request.headers[SIGNATURE_HEADER] = signature(secret, timestamp, request.url or webhook_url)
+    try:
+        with requests.Session() as session:
+            response = session.send(request, timeout=float(app.config.get("WEBHOOK_TIMEOUT", 5)), allow_redirects=False)
+            response.close()
+    except (requests.ConnectionError, requests.Timeout) as err:
+        return _Outcome(False, True, f"{type(err).__name__}: {err}")
+    except requests.RequestException as err:
+        return _Outcome(False, False, f"{type(err).__name__}: {err}")
+    if response.status_code >= 500 or response.status_code == 429:
+        return _Outcome(False, True, f"answered {response.status_code}")
+    if response.status_code >= 400:
+        return _Outcome(False, False, f"answered {response.status_code}")
+    return _Outcome(True, False, f"answered {response.status_code}")
+
+
+def _backoff(app: Flask, retries: int) -> float:
+    base = float(app.config.get("WEBHOOK_RETRY_BACKOFF", 1.0))
+    return min(base * (2**retries), float(app.config.get("WEBHOOK_RETRY_BACKOFF_MAX", 300)))
+
+
+@CELERY.task(name="qhana_plugin_runner.plugin_utils.interop.call_webhook", bind=True, ignore_result=True, max_retries=None)
+def call_webhook(self: Any, webhook_url: str, task_url: str, event_type: str) -> None:
+    """Call one webhook; retried with exponential back-off while the receiver fails."""
+    app = current_app._get_current_object()
+    outcome = _deliver(app, webhook_url, task_url, event_type)
+    if outcome.delivered:
+        return
+    limit = int(app.config.get("WEBHOOK_MAX_RETRIES", 6))
+    if outcome.retry and self.request.retries < limit:
+        _LOG.info("Webhook %s (%s of %s) failed, retrying: %s", webhook_url, event_type, task_url, outcome.detail)
+        raise self.retry(countdown=_backoff(app, self.request.retries + 1), max_retries=limit)
+    _LOG.warning("Webhook %s (%s of %s) given up: %s", webhook_url, event_type, task_url, outcome.detail)
+
+
+def _first_attempt(app: Flask, webhook_url: str, task_url: str, event: str) -> None:
+    try:
+        with app.app_context():
+            outcome = _deliver(app, webhook_url, task_url, event)
+            if outcome.delivered:
+                return
+            if not outcome.retry:
+                _LOG.warning("Webhook %s (%s of %s) not delivered: %s", webhook_url, event, task_url, outcome.detail)
+                return
+            call_webhook.apply_async((webhook_url, task_url, event), countdown=_backoff(app, 0))
+    except Exception:  # a background thread: log, never raise into nothing
+        _LOG.exception("Webhook %s (%s of %s) could not be handed on for retries", webhook_url, event, task_url)
+
+
+def dispatch_event(app: Flask, task_id: int, event: str, only: str | None = None) -> int:
+    """Send ``event`` of task ``task_id`` to its subscribers (or to the webhook ``only``).
+
+    Returns how many calls were started. Never raises: a failure is logged.
+    """
+    try:
+        refs = TaskUpdateSubscription.get_by_task_and_event(task_id, event)
+    except Exception:  # the caller is a task or a request that must not fail for this
+        _LOG.exception("Subscriptions of task %s could not be read", task_id)
+        return 0
+    started = 0
+    for ref in refs:
+        if only is not None and ref.webhook_href != only:
+            continue
+        _POOL.submit(_first_attempt, app, ref.webhook_href, ref.task_href, event)
+        started += 1
+    return started
+
+
+def init_webhooks(app: Flask) -> None:
+    """Connect the listeners that turn this app's task signals into webhook calls."""
+
+    def listener_for(event: str) -> Any:
+        def listener(sender: Flask, task_id: int | None = None, **kwargs: Any) -> None:
+            if task_id is not None:
+                dispatch_event(sender, int(task_id), event)
+
+        return listener
+
+    listeners = {event: listener_for(event) for event in EVENT_SIGNALS}
+    for event, signal in EVENT_SIGNALS.items():
+        signal.connect(listeners[event], sender=app, weak=False)
+    app.extensions["qhana_webhook_listeners"] = listeners
