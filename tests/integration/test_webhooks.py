@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from helpers import FIXTURE_PLUGINS, ROOT, poll, wait_final
 from qhana_plugin_runner.tasks.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+
+from helpers import FIXTURE_PLUGINS, ROOT, poll, wait_final
 
 HELLO = "/plugins/hello-world@v0-2-1/process/"
 MULTI = "/plugins/hello-world-multi-step@v0-2-1/process/"
