@@ -36,6 +36,7 @@ def init_api(app: Flask) -> Api:
     from .files_api import FILES_BLP
     from .plugins_api import PLUGINS_BLP
     from .root_api import ROOT_BLP
+    from . import task_events  # noqa: F401  (adds /tasks/<id>/events to TASKS_BLP)
     from .tasks_api import TASKS_BLP
 
     app.config.setdefault("API_TITLE", "QHAna plugin runner api.")

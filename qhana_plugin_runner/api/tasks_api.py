@@ -108,7 +108,10 @@ def task_representation(task: ProcessingTask) -> dict[str, Any]:
                 output["name"] = info.file_name
             outputs.append(output)
     body["outputs"] = outputs
-    links = [{"type": "subscribe", "href": url_for("tasks-api.TaskView", task_id=task.id, _external=True)}]
+    links = [
+        {"type": "subscribe", "href": url_for("tasks-api.TaskView", task_id=task.id, _external=True)},
+        {"type": "events", "href": url_for("tasks-api.TaskEventsView", task_id=task.id, _external=True)},
+    ]
     links.extend({"type": link.type, "href": link.href} for link in task.links)
     body["links"] = links
     return body

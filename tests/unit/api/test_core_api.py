@@ -87,7 +87,10 @@ def test_pending_task_representation(client: Any) -> None:
         "status": "PENDING",
         "log": "",
         "outputs": [],
-        "links": [{"type": "subscribe", "href": f"http://localhost.localdomain/tasks/{task.id}/"}],
+        "links": [
+            {"type": "subscribe", "href": f"http://localhost.localdomain/tasks/{task.id}/"},
+            {"type": "events", "href": f"http://localhost.localdomain/tasks/{task.id}/events"},
+        ],
     }
 
 
@@ -99,7 +102,7 @@ def test_progress_and_steps_have_exactly_the_keys_the_backend_binds(client: Any)
     data = client.get(f"/tasks/{task.id}/").get_json()
     assert data["progress"] == {"start": 0, "target": 3, "value": 0, "unit": "steps"}  # 0 is shown
     assert data["steps"] == [{"href": "http://h/step", "uiHref": "http://h/step-ui", "stepId": "s1", "cleared": False}]
-    assert data["links"][1] == {"type": "custom", "href": "http://h/x"}
+    assert data["links"][2] == {"type": "custom", "href": "http://h/x"}
 
 
 def test_outputs_appear_only_with_the_final_status(app: Any, client: Any) -> None:
