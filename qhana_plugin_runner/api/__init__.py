@@ -33,10 +33,10 @@ ROOT_API: Api = current_api  # type: ignore[assignment]
 
 def init_api(app: Flask) -> Api:
     """Create the app's Api, register the core endpoints and the JSON error handlers."""
+    from . import task_events  # noqa: F401  (adds /tasks/<id>/events to TASKS_BLP)
     from .files_api import FILES_BLP
     from .plugins_api import PLUGINS_BLP
     from .root_api import ROOT_BLP
-    from . import task_events  # noqa: F401  (adds /tasks/<id>/events to TASKS_BLP)
     from .tasks_api import TASKS_BLP
 
     app.config.setdefault("API_TITLE", "QHAna plugin runner api.")
