@@ -18,6 +18,7 @@ from .log_setup import configure_logging
 from .plugin_host import PluginRegistry, load_plugins, mount_plugins
 from .state import EXTENSION_KEY, RunnerState
 from .storage import init_storage
+from .tasks.event_bus import init_event_bus
 from .tasks.webhooks import init_webhooks
 from .web import init_web
 from .web.converters import DatabaseIntConverter
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, silent_log: bool = 
     mount_plugins(app, api, state.plugins, state.report)
     init_storage(app)
     init_webhooks(app)
+    init_event_bus(app)
     init_web(app)
     register_cli(app)
     return app

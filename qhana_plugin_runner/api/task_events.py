@@ -5,8 +5,10 @@ Every event carries the whole task representation (as ``GET /tasks/<id>/`` answe
 id that describes the task's state (status, steps, details), so a client that reconnects with
 ``Last-Event-ID`` is sent only the kinds of change it missed. The stream starts with the
 current status, sends ``steps`` and ``details`` events as they happen, and ends after the final
-status. Changes are found by reading the task row every ``EVENT_STREAM_POLL_INTERVAL`` seconds,
-which works whichever process or host made them; a long stream is closed after
+status. A stream re-reads its task when the event bus (Redis, see
+:mod:`qhana_plugin_runner.tasks.event_bus`) says it changed, or every
+``EVENT_STREAM_POLL_INTERVAL`` seconds without one; so it works whichever process or host made
+the change. A long stream is closed after
 ``EVENT_STREAM_MAX_SECONDS`` (the client reconnects with ``Last-Event-ID``).
 """
 
@@ -24,6 +26,7 @@ from flask_smorest import abort
 
 from ..db.db import DB
 from ..db.models.tasks import ProcessingTask
+from ..tasks.event_bus import change_waiter
 from .tasks_api import TASKS_BLP, task_representation
 
 __all__ = ["TaskEventsView", "state_id"]
@@ -64,8 +67,18 @@ def _format(event: str, event_id: str, body: dict[str, Any]) -> str:
 
 
 def _stream(task_id: int, last_id: str | None) -> Iterator[str]:
-    interval = float(current_app.config.get("EVENT_STREAM_POLL_INTERVAL", 0.05))
-    deadline = time.monotonic() + float(current_app.config.get("EVENT_STREAM_MAX_SECONDS", 300))
+    app = current_app._get_current_object()
+    with change_waiter(app, task_id) as wait:
+        yield from _events(task_id, last_id, wait)
+
+
+def _events(task_id: int, last_id: str | None, wait: Any) -> Iterator[str]:
+    config = current_app.config
+    # with an event bus the timer is only a safety net for a lost notification
+    interval = float(config.get("EVENT_STREAM_POLL_INTERVAL", 0.05))
+    if "qhana_event_bus" in current_app.extensions:
+        interval = max(interval, 1.0)
+    deadline = time.monotonic() + float(config.get("EVENT_STREAM_MAX_SECONDS", 300))
     yield "retry: 1000\n\n"
     heartbeat = time.monotonic() + _HEARTBEAT_SECONDS
     while True:
@@ -84,7 +97,7 @@ def _stream(task_id: int, last_id: str | None) -> Iterator[str]:
         if time.monotonic() > heartbeat:
             yield ": keep-alive\n\n"
             heartbeat = time.monotonic() + _HEARTBEAT_SECONDS
-        time.sleep(interval)
+        wait(interval)
 
 
 @TASKS_BLP.route("/<int:task_id>/events")

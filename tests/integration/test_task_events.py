@@ -86,3 +86,35 @@ def test_stream_shows_every_change_of_a_multi_step_task(app: Any, client: Any, c
 def test_unknown_task_stream_is_404(client: Any) -> None:
     response = client.get("/tasks/4242/events")
     assert response.status_code == 404 and response.get_json()["message"] == "Task not found."
+
+
+@pytest.mark.redis
+def test_stream_wakes_on_the_redis_event_bus(runner_config: dict[str, Any], redis_url: str) -> None:
+    """With a 30 s timer, only Redis notifications can end the stream within its 15 s time-out."""
+    import requests
+    from celery.contrib.testing.worker import start_worker
+
+    from qhana_plugin_runner.celery import CELERY
+    from qhana_plugin_runner.testing import build_app, dispose
+
+    app = build_app({**runner_config, "EVENT_BUS_URL": redis_url, "EVENT_STREAM_POLL_INTERVAL": 30})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with app.app_context(), start_worker(CELERY, pool="threads", perform_ping_check=False):
+            client = app.test_client()
+            task_path = client.post(MULTI, data={"inputStr": "bus"}).headers["Location"]
+            body = poll(lambda: client.get(task_path).get_json(), lambda b: bool(b.get("steps")))
+            submit = threading.Timer(1.0, lambda: client.post(body["steps"][0]["href"], data={"inputStr": "more"}))
+            submit.start()
+            with requests.get(f"http://127.0.0.1:{httpd.server_port}{task_path}events", timeout=15) as stream:
+                events = parse_events(stream.text)
+            submit.join()
+        assert events[0]["data"]["status"] == "PENDING"
+        assert events[-1]["event"] == "status" and events[-1]["data"]["status"] == "SUCCESS"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        app.extensions["qhana_event_bus"].close()
+        dispose(app)
