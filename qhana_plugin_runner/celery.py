@@ -113,6 +113,7 @@ def init_celery(app: Flask) -> Celery:
     CELERY.flask_app = app  # type: ignore[attr-defined]
     app.extensions["celery"] = CELERY
     # the runner's own tasks, by name (never as a side effect of another import)
+    from .plugin_utils import interop  # noqa: F401
     from .tasks import bookkeeping  # noqa: F401
 
     return CELERY

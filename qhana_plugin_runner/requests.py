@@ -32,6 +32,7 @@ __all__ = [
     "REQUEST_SESSION",
     "DEFAULT_TIMEOUT",
     "open_url",
+    "rewrite_url",
     "open_url_as_file_like",
     "open_url_as_file_like_simple",
     "get_mimetype",
@@ -53,7 +54,7 @@ _T = TypeVar("_T")
 _Timeout = float | tuple[float, float] | None
 
 
-def _rewrite_url(url: str) -> str:
+def rewrite_url(url: str) -> str:
     """Apply ``URL_REWRITE_RULES`` (``(pattern, replacement)`` pairs) in order."""
     if not has_app_context():
         return url
@@ -88,7 +89,7 @@ def open_url(url: str, raise_on_error_status: bool = True, **kwargs: Any) -> req
             unless ``raise_on_error_status`` is false. The response is closed first.
     """
     kwargs.setdefault("timeout", _default_timeout())
-    response = REQUEST_SESSION.get(_rewrite_url(url), **kwargs)
+    response = REQUEST_SESSION.get(rewrite_url(url), **kwargs)
     if raise_on_error_status and not response.ok:
         response.close()
         response.raise_for_status()

@@ -51,6 +51,10 @@ PUBLIC = {
     "qhana_plugin_runner.plugin_utils.zip_utils": ["get_files_from_zip_url"],
     "qhana_plugin_runner.plugin_utils.execution_utils": ["parse_execution_options"],
     "qhana_plugin_runner.util.logging": ["redact_log_data", "get_logger"],
+    "qhana_plugin_runner.plugin_utils.interop": [
+        "get_plugin_endpoint", "call_plugin_endpoint", "get_task_result_no_wait", "subscribe",
+        "monitor_result", "monitor_external_substep", "call_webhook", "ResultUnchangedError",
+    ],
 }
 
 TASK_WIRE_NAMES = {
@@ -79,6 +83,15 @@ def test_runner_task_wire_names_never_change() -> None:
     import qhana_plugin_runner.tasks as tasks
 
     assert {name: getattr(tasks, name).name for name in TASK_WIRE_NAMES} == TASK_WIRE_NAMES
+
+
+def test_interop_task_wire_names_never_change() -> None:
+    from qhana_plugin_runner.plugin_utils import interop
+
+    prefix = "qhana_plugin_runner.plugin_utils.interop."
+    assert {t.name for t in (interop.monitor_result, interop.monitor_external_substep, interop.call_webhook)} == {
+        prefix + "monitor_result", prefix + "monitor_external_substep", prefix + "call_webhook",
+    }
 
 
 def test_models_keep_positional_constructor_order() -> None:

@@ -53,6 +53,19 @@ class ProductionConfig:
 
     CORS_ORIGINS: str | list[str] = "*"
 
+    # webhooks, event streams, plugin-to-plugin calls (see docs/configuration.md)
+    WEBHOOK_SECRET: str | None = None
+    WEBHOOK_TIMEOUT = 5
+    WEBHOOK_MAX_RETRIES = 6
+    WEBHOOK_RETRY_BACKOFF = 1.0
+    WEBHOOK_RETRY_BACKOFF_MAX = 300
+    EVENT_STREAM_POLL_INTERVAL = 0.05
+    EVENT_STREAM_MAX_SECONDS = 300
+    INTEROP_REQUEST_TIMEOUT = 10
+    INTEROP_MONITOR_MAX_RETRIES = 60
+    INTEROP_MONITOR_BACKOFF = 1.0
+    INTEROP_MONITOR_BACKOFF_MAX = 300
+
     API_TITLE = "QHAna plugin runner api."
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.2"

@@ -100,6 +100,8 @@ ENV_OVERRIDES: tuple[EnvOverride, ...] = (
     EnvOverride("DEFAULT_LOG_SEVERITY", "LOG_LEVEL"),
     EnvOverride("BROKER_POLLING_INTERVAL", "BROKER_POLLING_INTERVAL", _float),
     EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", _bool),
+    EnvOverride("WEBHOOK_SECRET", "WEBHOOK_SECRET"),
+    EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL"),
 )
 
 
