@@ -16,6 +16,7 @@ from .config import load_config
 from .db import init_db
 from .log_setup import configure_logging
 from .plugin_host import PluginRegistry, load_plugins, mount_plugins
+from .registry_client import init_registry_client
 from .state import EXTENSION_KEY, RunnerState
 from .storage import init_storage
 from .tasks.event_bus import init_event_bus
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, silent_log: bool = 
     init_storage(app)
     init_webhooks(app)
     init_event_bus(app)
+    init_registry_client(app)
     init_web(app)
     register_cli(app)
     return app

@@ -51,6 +51,9 @@ PUBLIC = {
     "qhana_plugin_runner.plugin_utils.zip_utils": ["get_files_from_zip_url"],
     "qhana_plugin_runner.plugin_utils.execution_utils": ["parse_execution_options"],
     "qhana_plugin_runner.util.logging": ["redact_log_data", "get_logger"],
+    "qhana_plugin_runner.registry_client": ["PLUGIN_REGISTRY_CLIENT", "PluginRegistryClient"],
+    "qhana_plugin_runner.registry_client.client": ["PluginRegistryClient"],
+    "qhana_plugin_runner.registry_client.types": ["ApiLink", "KeyedApiLink", "ApiObject", "ApiResponse", "match_api_link"],
     "qhana_plugin_runner.plugin_utils.interop": [
         "get_plugin_endpoint", "call_plugin_endpoint", "get_task_result_no_wait", "subscribe",
         "monitor_result", "monitor_external_substep", "call_webhook", "ResultUnchangedError",
