@@ -2,7 +2,10 @@
 """pytest plugin (entry point ``pytest11``) with fixtures for runner and plugin test suites.
 
 Fixtures compose: ``runner_config`` → ``app`` → ``client``; ``celery_worker`` runs a real
-Celery worker thread on the in-memory broker for the current app. Plugin suites override
+Celery worker thread on the in-memory broker for the current app. ``runner_server`` and
+``runner_url`` serve the app over real HTTP on 127.0.0.1 (for plugins that call each other);
+put ``"SERVER_NAME": f"127.0.0.1:{runner_server.server_port}"`` into ``runner_config`` so the
+URLs the runner builds point at that server. Plugin suites override
 ``runner_config`` to load their plugin, e.g. ``{**runner_config, "PLUGIN_FOLDERS": [...]}``.
 """
 
@@ -132,3 +135,43 @@ def celery_worker(app: Flask) -> Iterator[Any]:
 
     with start_worker(CELERY, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker
+
+
+class _LateApp:
+    """WSGI app forwarding to the runner app, which is built after the socket is bound."""
+
+    app: Flask | None = None
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        assert self.app is not None, "runner_url binds the app; use it, not runner_server alone"
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def runner_server() -> Iterator[Any]:
+    """A bound (not yet serving) HTTP server on 127.0.0.1; its port is known before the app."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    server = make_server("127.0.0.1", 0, _LateApp(), threaded=True, request_handler=QuietHandler)
+    yield server
+    server.server_close()
+
+
+@pytest.fixture
+def runner_url(app: Flask, runner_server: Any) -> Iterator[str]:
+    """Base URL of the test app, served over real HTTP by ``runner_server``."""
+    import threading
+
+    from .requests import REQUEST_SESSION
+
+    runner_server.app.app = app
+    thread = threading.Thread(target=runner_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{runner_server.server_port}"
+    runner_server.shutdown()
+    thread.join(5)
+    REQUEST_SESSION.close()  # drop the keep-alive connections pooled for this server

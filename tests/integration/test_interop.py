@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from qhana_plugin_runner.celery import CELERY
 from qhana_plugin_runner.plugin_utils import interop
@@ -124,26 +124,10 @@ class LocalServer:
         self.thread.join(5)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
-        pass
 
 
-class _LateApp:
-    """WSGI app that forwards to the runner app, which is built after the socket is bound."""
-
-    app: Flask | None = None
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        assert self.app is not None
-        return self.app(environ, start_response)
 
 
-@pytest.fixture
-def runner_server() -> Iterator[BaseWSGIServer]:
-    server = make_server("127.0.0.1", 0, _LateApp(), threaded=True, request_handler=_QuietHandler)
-    yield server
-    server.server_close()
 
 
 @pytest.fixture
@@ -158,18 +142,6 @@ def runner_config(runner_config: dict[str, Any], runner_server: BaseWSGIServer) 
     }
 
 
-@pytest.fixture
-def runner_url(app: Flask, runner_server: BaseWSGIServer) -> Iterator[str]:
-    """Base URL of the test app, served over real HTTP."""
-    runner_server.app.app = app  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=runner_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield f"http://127.0.0.1:{runner_server.server_port}"
-    runner_server.shutdown()
-    thread.join(5)
-    REQUEST_SESSION.close()  # drop the keep-alive connections pooled for this server
 
 
 @pytest.fixture
