@@ -108,13 +108,16 @@ CELERY.flask_app = None  # type: ignore[attr-defined]
 
 def init_celery(app: Flask) -> Celery:
     """Configure ``CELERY`` from ``app.config["CELERY"]`` and bind it to ``app``."""
+    from .tasks.cleanup import beat_schedule
+
     _drop_connections(CELERY)
-    CELERY.conf.update(app.config["CELERY"], beat_schedule={})
+    # core's periodic jobs; plugins add theirs in on_after_finalize / on_after_configure
+    CELERY.conf.update(app.config["CELERY"], beat_schedule=beat_schedule(app.config))
     CELERY.flask_app = app  # type: ignore[attr-defined]
     app.extensions["celery"] = CELERY
     # the runner's own tasks, by name (never as a side effect of another import)
     from .plugin_utils import interop  # noqa: F401
-    from .tasks import bookkeeping  # noqa: F401
+    from .tasks import bookkeeping, cleanup  # noqa: F401
 
     return CELERY
 

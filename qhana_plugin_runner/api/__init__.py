@@ -35,6 +35,7 @@ def init_api(app: Flask) -> Api:
     """Create the app's Api, register the core endpoints and the JSON error handlers."""
     from . import task_events  # noqa: F401  (adds /tasks/<id>/events to TASKS_BLP)
     from .files_api import FILES_BLP
+    from .health_api import HEALTH_BLP
     from .plugins_api import PLUGINS_BLP
     from .root_api import ROOT_BLP
     from .tasks_api import TASKS_BLP
@@ -49,6 +50,7 @@ def init_api(app: Flask) -> Api:
     api.register_field(CSVList, "string", None)
     prefix = str(app.config.get("OPENAPI_URL_PREFIX") or "").rstrip("/")
     api.register_blueprint(ROOT_BLP, url_prefix=prefix or "/")
+    api.register_blueprint(HEALTH_BLP, url_prefix=prefix or "/")
     api.register_blueprint(PLUGINS_BLP, url_prefix=f"{prefix}/plugins")
     api.register_blueprint(TASKS_BLP, url_prefix=f"{prefix}/tasks")
     api.register_blueprint(FILES_BLP, url_prefix=f"{prefix}/files")

@@ -104,6 +104,11 @@ def finalize(app: Flask) -> None:
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ConfigError(key, value, "expected a non-negative integer")
 
+    for key in ("TASK_RETENTION_DAYS", "TASK_CLEANUP_INTERVAL"):
+        value = config.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigError(key, value, "expected a non-negative number")
+
     config["CELERY"] = _celery_config(config, instance)
 
 

@@ -71,6 +71,12 @@ class ProductionConfig:
     PLUGIN_REGISTRY_MAX_RETRIES = 8
     PLUGIN_REGISTRY_CACHE_TTL = 86400
 
+    # operations: Celery beat removes finished tasks (and their files) older than this many
+    # days, every TASK_CLEANUP_INTERVAL seconds; 0 days keeps everything
+    TASK_RETENTION_DAYS = 30.0
+    TASK_CLEANUP_INTERVAL = 3600.0
+    TASK_CLEANUP_BATCH_SIZE = 500
+
     API_TITLE = "QHAna plugin runner api."
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.2"

@@ -102,6 +102,8 @@ ENV_OVERRIDES: tuple[EnvOverride, ...] = (
     EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", _bool),
     EnvOverride("WEBHOOK_SECRET", "WEBHOOK_SECRET"),
     EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL"),
+    EnvOverride("TASK_RETENTION_DAYS", "TASK_RETENTION_DAYS", _float),
+    EnvOverride("TASK_CLEANUP_INTERVAL", "TASK_CLEANUP_INTERVAL", _float),
 )
 
 

@@ -89,6 +89,10 @@ class LocalFileStore(FileStore, name="local_filesystem"):
             return self.path_of(file_info.file_storage_data).as_uri()
         return url_for("files-api.FileView", file_id=file_info.id, _external=True, **{"file-id": file_info.security_tag})
 
+    def remove_file(self, file_storage_data: str) -> None:
+        """Delete a stored file (a missing file is not an error)."""
+        self.path_of(file_storage_data).unlink(missing_ok=True)
+
     @contextmanager
     def open(self, file_info: TaskFile) -> Iterator[IO[bytes]]:
         with self.path_of(file_info.file_storage_data).open("rb") as handle:

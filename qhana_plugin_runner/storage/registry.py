@@ -29,6 +29,11 @@ class FileStoreRegistry:
         return name in self._stores
 
     @property
+    def stores(self) -> dict[str, FileStore]:
+        """Every configured store by name."""
+        return dict(self._stores)
+
+    @property
     def names(self) -> list[str]:
         return sorted(self._stores)
 
