@@ -23,7 +23,14 @@ from sqlalchemy import delete, select
 from ..celery import CELERY
 from ..db.db import DB
 from ..db.models.failures import CeleryTaskFailure
-from ..db.models.tasks import ProcessingTask, Step, TaskFile, TaskLink, TaskUpdateSubscription, utc_now
+from ..db.models.tasks import (
+    ProcessingTask,
+    Step,
+    TaskFile,
+    TaskLink,
+    TaskUpdateSubscription,
+    utc_now,
+)
 
 __all__ = ["CleanupReport", "remove_old_tasks", "cleanup_old_tasks", "CLEANUP_TASK_NAME"]
 

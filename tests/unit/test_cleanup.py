@@ -25,7 +25,12 @@ from qhana_plugin_runner.db.models.tasks import (
     utc_now,
 )
 from qhana_plugin_runner.storage import STORE
-from qhana_plugin_runner.tasks.cleanup import CLEANUP_TASK_NAME, beat_schedule, cleanup_old_tasks, remove_old_tasks
+from qhana_plugin_runner.tasks.cleanup import (
+    CLEANUP_TASK_NAME,
+    beat_schedule,
+    cleanup_old_tasks,
+    remove_old_tasks,
+)
 
 
 @pytest.fixture
