@@ -13,8 +13,10 @@ __all__ = ["init_web"]
 def init_web(app: Flask) -> None:
     """Jinja helpers, CORS for the configured origins, and ProxyFix behind reverse proxies."""
     from .jinja_helpers import register_jinja_helpers
+    from .licenses import LICENSES_BLP
 
     register_jinja_helpers(app)
+    app.register_blueprint(LICENSES_BLP)
     CORS(app, origins=app.config.get("CORS_ORIGINS", "*"))
     count = int(app.config.get("REVERSE_PROXY_COUNT") or 0)
     if count > 0:
