@@ -14,7 +14,7 @@ from .db import DB, MIGRATE
 
 __all__ = ["DB", "init_db"]
 
-MIGRATIONS_FOLDER = str(Path(__file__).resolve().parent.parent.parent / "migrations")
+MIGRATIONS_FOLDER = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def init_db(app: Flask) -> None:
