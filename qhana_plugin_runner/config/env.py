@@ -72,38 +72,40 @@ class EnvOverride:
     """One environment variable and the config key it sets.
 
     ``celery_key`` puts the value into the ``CELERY`` dict instead of a top-level key.
+    ``description`` is one line of Markdown for the configuration reference of the docs.
     """
 
     key: str
     env: str
     parse: Callable[[str], Any] = _str
     celery_key: str | None = None
+    description: str = ""
 
 
 ENV_OVERRIDES: tuple[EnvOverride, ...] = (
-    EnvOverride("SECRET_KEY", "SECRET_KEY"),
-    EnvOverride("SECRET_KEY", "QHANA_SECRET_KEY"),
-    EnvOverride("CELERY", "BROKER_URL", celery_key="broker_url"),
-    EnvOverride("CELERY", "RESULT_BACKEND", celery_key="result_backend"),
-    EnvOverride("CELERY", "CELERY_QUEUE", celery_key="task_default_queue"),
-    EnvOverride("PLUGIN_FOLDERS", "PLUGIN_FOLDERS", _path_list),
-    EnvOverride("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_DATABASE_URI"),
-    EnvOverride("URL_REWRITE_RULES", "URL_MAP", _url_map),
-    EnvOverride("DEFAULT_FILE_STORE", "DEFAULT_FILE_STORE"),
-    EnvOverride("FILE_STORE_ROOT_PATH", "FILE_STORE_ROOT_PATH"),
-    EnvOverride("SERVER_NAME", "SERVER_NAME"),
-    EnvOverride("PLUGIN_REGISTRY_URL", "PLUGIN_REGISTRY_URL"),
-    EnvOverride("REVERSE_PROXY_COUNT", "REVERSE_PROXY_COUNT", _int),
-    EnvOverride("MAX_CONTENT_LENGTH", "MAX_CONTENT_LENGTH", _int),
-    EnvOverride("CORS_ORIGINS", "CORS_ORIGINS", _csv),
-    EnvOverride("DEFAULT_LOG_SEVERITY", "DEFAULT_LOG_LEVEL"),
-    EnvOverride("DEFAULT_LOG_SEVERITY", "LOG_LEVEL"),
-    EnvOverride("BROKER_POLLING_INTERVAL", "BROKER_POLLING_INTERVAL", _float),
-    EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", _bool),
-    EnvOverride("WEBHOOK_SECRET", "WEBHOOK_SECRET"),
-    EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL"),
-    EnvOverride("TASK_RETENTION_DAYS", "TASK_RETENTION_DAYS", _float),
-    EnvOverride("TASK_CLEANUP_INTERVAL", "TASK_CLEANUP_INTERVAL", _float),
+    EnvOverride("SECRET_KEY", "SECRET_KEY", description="Flask and JWT secret. Unset in production: a random key is created once in `instance/secret_key` (mode 0600), so every process of one installation uses the same key"),
+    EnvOverride("SECRET_KEY", "QHANA_SECRET_KEY", description="the same as `SECRET_KEY` (read after it, so it wins when both are set)"),
+    EnvOverride("CELERY", "BROKER_URL", celery_key="broker_url", description="Celery broker URL (e.g. `redis://redis:6379`); unset: the filesystem broker in `instance/celery-broker/` (one host only)"),
+    EnvOverride("CELERY", "RESULT_BACKEND", celery_key="result_backend", description="Celery result backend; unset with the filesystem broker: `file://` in `instance/celery-results/`"),
+    EnvOverride("CELERY", "CELERY_QUEUE", celery_key="task_default_queue", description="queue the runner's tasks are sent to and workers consume"),
+    EnvOverride("PLUGIN_FOLDERS", "PLUGIN_FOLDERS", _path_list, description="folders to load plugins from"),
+    EnvOverride("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_DATABASE_URI", description="database URI; unset: SQLite in the instance folder. `postgresql://` URIs use psycopg 3"),
+    EnvOverride("URL_REWRITE_RULES", "URL_MAP", _url_map, description="rewrites of URLs the runner and plugins fetch (a URL valid in the browser mapped to one the worker reaches); an invalid regex stops start-up"),
+    EnvOverride("DEFAULT_FILE_STORE", "DEFAULT_FILE_STORE", description="file store for task outputs"),
+    EnvOverride("FILE_STORE_ROOT_PATH", "FILE_STORE_ROOT_PATH", description="root folder of the local file store (relative: inside the instance folder)"),
+    EnvOverride("SERVER_NAME", "SERVER_NAME", description="`host[:port]` for URLs built outside a request (in workers)"),
+    EnvOverride("PLUGIN_REGISTRY_URL", "PLUGIN_REGISTRY_URL", description="API root of the QHAna plugin registry to notify about virtual plugins; unset: no notifications"),
+    EnvOverride("REVERSE_PROXY_COUNT", "REVERSE_PROXY_COUNT", _int, description="number of reverse proxies in front of the runner whose `X-Forwarded-*` headers are trusted"),
+    EnvOverride("MAX_CONTENT_LENGTH", "MAX_CONTENT_LENGTH", _int, description="largest request body in bytes; larger bodies get 413"),
+    EnvOverride("CORS_ORIGINS", "CORS_ORIGINS", _csv, description="origins allowed to call the API from a browser"),
+    EnvOverride("DEFAULT_LOG_SEVERITY", "DEFAULT_LOG_LEVEL", description="root log level (`DEBUG`, `INFO`, `WARNING`, `ERROR`)"),
+    EnvOverride("DEFAULT_LOG_SEVERITY", "LOG_LEVEL", description="the same as `DEFAULT_LOG_LEVEL` (read after it, so it wins when both are set)"),
+    EnvOverride("BROKER_POLLING_INTERVAL", "BROKER_POLLING_INTERVAL", _float, description="seconds between polls of the filesystem broker"),
+    EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", _bool, description="log every SQL statement"),
+    EnvOverride("WEBHOOK_SECRET", "WEBHOOK_SECRET", description="key of the HMAC-SHA256 signature of webhook calls; unset: calls are not signed"),
+    EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL", description="Redis URL on which task changes are published so event streams on any host wake at once"),
+    EnvOverride("TASK_RETENTION_DAYS", "TASK_RETENTION_DAYS", _float, description="finished tasks and their files older than this many days are removed by the periodic cleanup (Celery beat); `0` keeps everything"),
+    EnvOverride("TASK_CLEANUP_INTERVAL", "TASK_CLEANUP_INTERVAL", _float, description="seconds between two runs of the periodic cleanup"),
 )
 
 
