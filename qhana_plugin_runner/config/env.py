@@ -52,7 +52,12 @@ def _json_object(value: str) -> dict[str, Any]:
 
 
 def _url_map(value: str) -> dict[str, Any]:
-    """``{regex: replacement}``; checked here so an error names ``URL_MAP``, not the config key."""
+    """``{regex: replacement}``; checked here so an error names ``URL_MAP``, not the config key.
+
+    Empty means no rules (compose files pass ``URL_MAP: ${URL_MAP:-}``).
+    """
+    if not value.strip():
+        return {}
     rules = _json_object(value)
     for pattern in rules:
         try:
