@@ -158,3 +158,23 @@ def test_beat_runs_the_cleanup_only_when_retention_is_set(app: Flask) -> None:
     assert list(entry.values()) == [{"task": CLEANUP_TASK_NAME, "schedule": 60.0}]
     with pytest.raises(ValueError):
         remove_old_tasks(timedelta(0))
+
+
+def test_cli_cleanup_dry_run_and_real(app: Flask) -> None:
+    import json
+
+    old_id, _ = _task_with_files("old", finished_days_ago=30)
+    runner = app.test_cli_runner()
+
+    counted = runner.invoke(args=["tasks", "cleanup", "--dry-run", "--json"])
+    assert counted.exit_code == 0, counted.output
+    assert json.loads(counted.output)["tasks"] == 1 and json.loads(counted.output)["dryRun"] is True
+    assert DB.session.get(ProcessingTask, old_id) is not None
+
+    removed = runner.invoke(args=["tasks", "cleanup", "--older-than-days", "20"])
+    assert removed.exit_code == 0 and removed.output.startswith("removed 1 tasks and 2 files")
+    DB.session.expire_all()
+    assert DB.session.get(ProcessingTask, old_id) is None
+
+    refused = runner.invoke(args=["tasks", "cleanup", "--older-than-days", "0"])
+    assert refused.exit_code == 2
