@@ -7,6 +7,8 @@ ones that carry an HTTP status into the JSON error body every endpoint uses.
 
 from __future__ import annotations
 
+from requests import RequestException
+
 __all__ = [
     "RunnerError",
     "ConfigError",
@@ -15,6 +17,7 @@ __all__ = [
     "FileStoreNotConfigured",
     "TaskNotFound",
     "BrokerUnavailable",
+    "DeniedTarget",
 ]
 
 
@@ -59,3 +62,11 @@ class BrokerUnavailable(RunnerError):
     """A Celery message could not be sent; the task it belonged to was marked FAILURE."""
 
     status_code = 503
+
+
+class DeniedTarget(RunnerError, RequestException):
+    """An outgoing request was refused: its target lies in a denied network (see SECURITY.md).
+
+    Also a ``requests.RequestException``, so code that handles failed requests handles this
+    one too; it is not a ``ConnectionError``, so nothing retries it.
+    """

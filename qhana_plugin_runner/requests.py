@@ -6,6 +6,11 @@ the helpers below. They all go through :data:`REQUEST_SESSION`, which has adapte
 ``file://`` (below allowed folders only) and ``data:`` URLs mounted at import. Inside an app
 context the operator's ``URL_REWRITE_RULES`` are applied first, so URLs that are valid for
 the user's browser (``localhost:...``) can be redirected to hosts the worker can reach.
+
+Inputs are URLs chosen by API clients, so ``http(s)`` requests to ``REQUEST_DENIED_NETWORKS``
+(cloud metadata and link-local addresses by default) raise
+:class:`~qhana_plugin_runner.errors.DeniedTarget`, also when a host name resolves there or a
+redirect leads there; a redirect to a ``file://`` URL is answered 403 (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from pyrfc6266 import requests_response_to_filename
 from werkzeug.utils import secure_filename
 
 from .errors import ConfigError
-from .util.request_adapters import DataAdapter, FileAdapter
+from .util.net_guard import GuardedAdapter
+from .util.request_adapters import REDIRECT_MARK, DataAdapter, FileAdapter
 
 __all__ = [
     "REQUEST_SESSION",
@@ -46,7 +52,19 @@ __all__ = [
 #: block a worker forever.
 DEFAULT_TIMEOUT: Final = 30.0
 
-REQUEST_SESSION: Final = requests.Session()
+
+class _InputSession(requests.Session):
+    """Marks every request made by following a redirect, so the file adapter can refuse it."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        # requests calls this once for every redirect it follows, and only then
+        super().rebuild_auth(prepared_request, response)
+        setattr(prepared_request, REDIRECT_MARK, response.url)
+
+
+REQUEST_SESSION: Final = _InputSession()
+REQUEST_SESSION.mount("http://", GuardedAdapter("REQUEST_DENIED_NETWORKS"))
+REQUEST_SESSION.mount("https://", GuardedAdapter("REQUEST_DENIED_NETWORKS"))
 REQUEST_SESSION.mount("file://", FileAdapter())
 REQUEST_SESSION.mount("data:", DataAdapter())
 

@@ -11,6 +11,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow.validate import URL, ValidationError
 
+from ..util.request_adapters import client_file_url_refusal
 from .jwt_helper import JWTMixin
 
 __all__ = [
@@ -86,7 +87,11 @@ class DataUrlValidator(URL):
 
 
 class FileUrlValidator(DataUrlValidator):
-    """URL validator for file inputs: http(s), ftp(s), data, and ``file:`` on localhost only."""
+    """URL validator for file inputs: http(s), ftp(s), data, and ``file:`` on localhost only.
+
+    Inside an app, a ``file:`` URL must also lie below ``FILE_URL_ALLOWED_ROOTS`` and outside
+    the file store (whose files clients reach through their download URLs only).
+    """
 
     default_schemes = {"http", "https", "ftp", "ftps", "file", "data"}
 
@@ -95,6 +100,9 @@ class FileUrlValidator(DataUrlValidator):
             match = re.match(r"^file://([^/]*)(/.*)?$", value, re.IGNORECASE)
             if not match or match.group(1) not in ("", "localhost") or not match.group(2):
                 raise ValidationError("file:// URLs must have an empty or localhost host and a path.")
+            refusal = client_file_url_refusal(value)
+            if refusal:
+                raise ValidationError(refusal)
             return value
         return super()._check_other(value, scheme)
 

@@ -39,6 +39,10 @@ class ProductionConfig:
     FILE_STORE_ROOT_PATH = "files"  # relative paths are relative to the instance folder
     # file:// URLs given to plugins may only point below these folders (plus the file store)
     FILE_URL_ALLOWED_ROOTS: list[str] = []
+    # CIDR networks outgoing requests may never reach; None: cloud metadata and link-local
+    # (util/net_guard.py DEFAULT_DENIED_NETWORKS), [] allows everything. See SECURITY.md.
+    REQUEST_DENIED_NETWORKS: list[str] | None = None  # open_url and REQUEST_SESSION
+    WEBHOOK_DENIED_NETWORKS: list[str] | None = None  # webhook calls
 
     PLUGIN_FOLDERS: list[str] = []
     PLUGIN_ENTRY_POINT_GROUP = "qhana_plugin_runner.plugins"

@@ -8,18 +8,17 @@ and never blocks the task or the request. A call that fails (connection error, t
 is handed to the Celery task :func:`call_webhook`, which retries with exponential back-off
 (durable in the broker). A call is ``POST <webhook>?source=<task URL>&event=<event>`` without a
 body, as the original runner sent it; with ``WEBHOOK_SECRET`` set it carries an HMAC-SHA256
-signature (see :func:`signature`).
+signature (see :func:`signature`). Calls to ``WEBHOOK_DENIED_NETWORKS`` are refused (also when a
+host name resolves there) and never retried; redirects are not followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,14 @@ from flask import Flask, current_app
 
 from ..celery import CELERY
 from ..db.models.tasks import TaskUpdateSubscription
+from ..errors import DeniedTarget
+from ..util.net_guard import (
+    DEFAULT_DENIED_NETWORKS,
+    GuardedAdapter,
+    address_refusal,
+    denied_networks,
+    is_ip_literal,
+)
 from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "dispatch_event",
     "signature",
     "target_refusal",
+    "DEFAULT_DENIED_NETWORKS",
     "EVENT_SIGNALS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
@@ -48,12 +56,7 @@ _LOG = logging.getLogger(__name__)
 EVENT_SIGNALS = {"status": TASK_STATUS_CHANGED, "steps": TASK_STEPS_CHANGED, "details": TASK_DETAILS_CHANGED}
 SIGNATURE_HEADER = "X-QHAna-Signature"
 TIMESTAMP_HEADER = "X-QHAna-Timestamp"
-DEFAULT_DENIED_NETWORKS = (
-    "169.254.0.0/16",  # link-local, cloud metadata services (169.254.169.254)
-    "fe80::/10",  # IPv6 link-local
-    "fd00:ec2::254/128",  # AWS metadata over IPv6
-    "100.100.100.200/32",  # Alibaba Cloud metadata
-)
+DENIED_NETWORKS_KEY = "WEBHOOK_DENIED_NETWORKS"
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qhana-webhook")
 
 
@@ -70,41 +73,36 @@ def signature(secret: str, timestamp: str, url: str) -> str:
     return f"sha256={digest}"
 
 
-def _denied_networks(app: Flask) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    configured = app.config.get("WEBHOOK_DENIED_NETWORKS")
-    networks: Iterable[str] = DEFAULT_DENIED_NETWORKS if configured is None else configured
-    return [ipaddress.ip_network(n, strict=False) for n in networks]
-
-
 def target_refusal(app: Flask, url: str, resolve: bool = True) -> str | None:
     """Why ``url`` may not be called (a denied network, a bad scheme), or None if it may.
 
     With ``resolve``, host names are resolved and every address is checked, so a name that
-    points into a denied network is refused too.
+    points into a denied network is refused too. Delivery checks again, by the address each
+    connection reached (:mod:`~qhana_plugin_runner.util.net_guard`).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "only http(s) URLs with a host can be webhooks"
     host = parts.hostname
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
+    addresses = [host]
+    if not is_ip_literal(host):
         if not resolve:
             return None
         try:
             infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
         except OSError:
             return None  # unresolvable now: delivery fails and is retried, nothing is reached
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        addresses = [str(info[4][0]) for info in infos]
+    networks = denied_networks(DENIED_NETWORKS_KEY, app.config)
     for address in addresses:
-        for network in _denied_networks(app):
-            if address.version == network.version and address in network:
-                return f"{host} ({address}) lies in the denied network {network}"
+        reason = address_refusal(address, networks)
+        if reason:
+            return f"{host}: {reason}"
     return None
 
 
 def _deliver(app: Flask, webhook_url: str, task_url: str, event: str) -> _Outcome:
-    refusal = target_refusal(app, webhook_url)
+    refusal = target_refusal(app, webhook_url, resolve=False)  # names: checked on connect
     if refusal:
         return _Outcome(False, False, f"refused: {refusal}")
     request = requests.Request("POST", webhook_url, params={"source": task_url, "event": event}).prepare()
@@ -115,8 +113,12 @@ def _deliver(app: Flask, webhook_url: str, task_url: str, event: str) -> _Outcom
         request.headers[SIGNATURE_HEADER] = signature(secret, timestamp, request.url or webhook_url)
     try:
         with requests.Session() as session:
+            session.mount("http://", GuardedAdapter(DENIED_NETWORKS_KEY))
+            session.mount("https://", GuardedAdapter(DENIED_NETWORKS_KEY))
             response = session.send(request, timeout=float(app.config.get("WEBHOOK_TIMEOUT", 5)), allow_redirects=False)
             response.close()
+    except DeniedTarget as err:
+        return _Outcome(False, False, f"refused: {err}")
     except (requests.ConnectionError, requests.Timeout) as err:
         return _Outcome(False, True, f"{type(err).__name__}: {err}")
     except requests.RequestException as err:

@@ -7,7 +7,9 @@ on the shared session when it is imported; plugins reach them only through that 
 QHAna passes all data as URLs (ADR 0009), so plugins must be able to read ``file://`` and
 ``data:`` URLs with the same code as ``http(s)://`` ones. A ``file://`` URL is an input that
 arrives over the API, so reading it is limited to folders the operator allowed (the file store
-and ``FILE_URL_ALLOWED_ROOTS``); the original runner served any file on the host.
+and ``FILE_URL_ALLOWED_ROOTS``); the original runner served any file on the host. A ``file://``
+URL reached by following an HTTP redirect is refused: a remote server must not choose which
+local file the worker reads.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 from collections.abc import Mapping
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
 
@@ -29,7 +31,10 @@ from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-__all__ = ["FileAdapter", "DataAdapter", "allowed_file_roots"]
+__all__ = ["FileAdapter", "DataAdapter", "allowed_file_roots", "client_file_url_refusal", "REDIRECT_MARK"]
+
+#: Attribute the shared session sets on every request it makes by following a redirect.
+REDIRECT_MARK: Final = "qhana_redirected_from"
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _LOCAL_HOSTS = frozenset({"", "localhost"})
@@ -41,11 +46,13 @@ _COMPRESSED_TYPES = {
 }
 
 
-def allowed_file_roots() -> list[Path]:
+def allowed_file_roots(include_store: bool = True) -> list[Path]:
     """The resolved folders below which ``file://`` URLs may be read.
 
     Outside an app context there is no configuration to trust, so nothing is allowed.
     Relative folders are taken relative to the app's instance folder, like the file store.
+    ``include_store=False`` leaves the file store out (what API clients may name, see
+    :class:`~qhana_plugin_runner.api.util.FileUrlValidator`).
     """
     if not has_app_context():
         return []
@@ -53,9 +60,33 @@ def allowed_file_roots() -> list[Path]:
     extra = config.get("FILE_URL_ALLOWED_ROOTS") or []
     if isinstance(extra, str):
         extra = [part for part in extra.split(os.pathsep) if part]
-    folders = [config.get("FILE_STORE_ROOT_PATH"), *extra]
+    folders = [config.get("FILE_STORE_ROOT_PATH") if include_store else None, *extra]
     instance = Path(current_app.instance_path)
     return [(instance / folder).resolve() for folder in folders if folder]
+
+
+def _local_path(url: str) -> Path:
+    # resolve() removes ".." and follows symlinks before any root check, so neither can be
+    # used to step outside an allowed folder
+    return Path(url2pathname(urlsplit(url).path)).resolve()
+
+
+def client_file_url_refusal(url: str) -> str | None:
+    """Why an API client may not hand a plugin this ``file://`` URL, or None if it may.
+
+    Clients may name files below ``FILE_URL_ALLOWED_ROOTS`` only, never inside the file store:
+    the store's files are protected by their download tags, which a ``file://`` URL would
+    bypass. Outside an app context there is nothing to check (and the adapter reads nothing).
+    """
+    if not has_app_context():
+        return None
+    path = _local_path(url)
+    store = allowed_file_roots()[0] if current_app.config.get("FILE_STORE_ROOT_PATH") else None
+    if store is not None and path.is_relative_to(store):
+        return "file:// URLs into the file store are not accepted; use the file's download URL"
+    if not any(path.is_relative_to(root) for root in allowed_file_roots(include_store=False)):
+        return "file:// URLs are only accepted below the folders in FILE_URL_ALLOWED_ROOTS"
+    return None
 
 
 class _ResponseFile(io.BufferedReader):
@@ -108,12 +139,12 @@ class FileAdapter(BaseAdapter):
         """Answer ``request``; the file is read eagerly unless ``stream`` is set."""
         if request.method not in _READ_METHODS:
             return _error(request, HTTPStatus.METHOD_NOT_ALLOWED, "file URLs are read-only")
+        if getattr(request, REDIRECT_MARK, None):
+            return _error(request, HTTPStatus.FORBIDDEN, "redirects to file URLs are refused")
         parts = urlsplit(request.url or "")
         if (parts.hostname or "") not in _LOCAL_HOSTS:
             return _error(request, HTTPStatus.BAD_REQUEST, "file URLs must not name a remote host")
-        # resolve() removes ".." and follows symlinks before the root check, so neither
-        # can be used to step outside an allowed folder
-        path = Path(url2pathname(parts.path)).resolve()
+        path = _local_path(request.url or "")
         if not any(path.is_relative_to(root) for root in allowed_file_roots()):
             return _error(request, HTTPStatus.FORBIDDEN, "file is outside the allowed folders")
         if path.is_dir():
