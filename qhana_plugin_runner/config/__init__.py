@@ -24,6 +24,7 @@ from flask import Flask
 from ..errors import ConfigError
 from .defaults import DEFAULT_QUEUE, DebugConfig, ProductionConfig, TestingConfig
 from .env import apply_env_overrides
+from .secret_keys import weak_secret_reason
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -83,8 +84,11 @@ def finalize(app: Flask) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
 
-    if not config.get("SECRET_KEY"):
+    production = not (config.get("DEBUG") or config.get("TESTING"))
+    if config.get("SECRET_KEY") is None or (not production and not config.get("SECRET_KEY")):
         config["SECRET_KEY"] = _instance_secret_key(instance)
+    if production:
+        _refuse_weak_secrets(config)
 
     uri = config.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'qhana_plugin_runner.db'}"
     config["SQLALCHEMY_DATABASE_URI"] = _normalize_database_uri(uri)
@@ -136,6 +140,20 @@ def _instance_secret_key(instance: Path) -> str:
     if key:
         return key
     raise ConfigError("SECRET_KEY", str(key_file), "the key file is empty")
+
+
+def _refuse_weak_secrets(config: Mapping[str, Any]) -> None:
+    """Production signs with these keys: a guessable one would let anyone forge tokens."""
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        reason = weak_secret_reason(config.get(key)) if key in config else None
+        if reason:
+            fallback = "the generated instance/secret_key" if key == "SECRET_KEY" else "SECRET_KEY"
+            raise ConfigError(
+                key,
+                config.get(key),
+                f"{reason}; production needs a random key of at least 16 bytes "
+                f"(or leave {key} unset to use {fallback})",
+            )
 
 
 def _normalize_database_uri(uri: str) -> str:
