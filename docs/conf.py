@@ -60,5 +60,6 @@ html_theme_options = {
     "show_relbars": True,
 }
 html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "searchbox.html"]}
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["qhana.css"]
 html_show_sourcelink = False
