@@ -1,5 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``/files/<id>/?file-id=<tag>``: downloads of task files kept in the local file store."""
+"""``/files/<id>/?file-id=<tag>``: downloads of task files kept in the local file store.
+
+The tag (``secrets.token_urlsafe(32)``, 256 bits) is the only credential: it is compared in
+constant time, and a wrong tag gets the same 404 as a missing file. Files are served with
+``X-Content-Type-Options: nosniff``, and types a browser would run scripts in (HTML, SVG, XML)
+with ``Content-Security-Policy: sandbox allow-scripts``, so an output built from hostile input
+runs in an opaque origin instead of the runner's.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,12 @@ from flask_smorest import Blueprint, abort
 from ..db.models.tasks import TaskFile
 from ..storage import STORE, LocalFileStore
 
-__all__ = ["FILES_BLP"]
+__all__ = ["FILES_BLP", "SCRIPTABLE_TYPES"]
+
+#: Served sandboxed: a browser would run scripts embedded in these.
+SCRIPTABLE_TYPES = frozenset(
+    {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/xsl"}
+)
 
 FILES_BLP = Blueprint("files-api", __name__, description="Downloads of task files.")
 
@@ -43,7 +55,7 @@ class FileView(MethodView):
             abort(404, message="File not found.")
         if not path.is_file():
             abort(404, message="File not found.")
-        return send_file(
+        response = send_file(
             path,
             mimetype=info.mimetype or "application/octet-stream",
             download_name=info.file_name,
@@ -51,3 +63,7 @@ class FileView(MethodView):
             conditional=True,
             max_age=0,
         )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if (response.mimetype or "").lower() in SCRIPTABLE_TYPES:
+            response.headers["Content-Security-Policy"] = "sandbox allow-scripts"
+        return response

@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow.validate import URL, ValidationError
 
+from ..util.logging import REDACTED
 from ..util.request_adapters import client_file_url_refusal
 from .jwt_helper import JWTMixin
 
 __all__ = [
     "camelcase",
+    "is_private_field",
+    "redact_private_fields",
     "MaBaseSchema",
     "FrontendFormBaseSchema",
     "FileUrl",
@@ -40,6 +43,43 @@ class MaBaseSchema(ma.Schema):
         field_obj.data_key = camelcase(field_obj.data_key or field_name)
 
 
+def is_private_field(field: ma.fields.Field) -> bool:
+    """Whether a field holds a secret: ``metadata={"private": True}`` or a password input.
+
+    Private inputs are masked by microfrontend.js before the form data leaves the page; the
+    same flag tells :func:`redact_private_fields` what to mask in logs and stored copies.
+    """
+    return bool(field.metadata.get("private")) or field.metadata.get("input_type") == "password"
+
+
+def redact_private_fields(schema: ma.Schema, data: Mapping[str, Any], placeholder: str = REDACTED) -> dict[str, Any]:
+    """A copy of ``data`` with the values of ``schema``'s private fields replaced by ``placeholder``.
+
+    ``data`` may be loaded (attribute names) or raw form data (data keys); nested schemas are
+    followed. Log this copy, or keep it where users can see it, never the original.
+    """
+    redacted = dict(data)
+    for name, field in schema.fields.items():
+        for key in {name, field.data_key or name}:
+            if key not in redacted:
+                continue
+            if is_private_field(field):
+                redacted[key] = placeholder
+                continue
+            nested = field.inner if isinstance(field, ma.fields.List) else field
+            if isinstance(nested, ma.fields.Nested) and isinstance(nested.schema, ma.Schema):
+                redacted[key] = _redact_nested(nested.schema, redacted[key], placeholder)
+    return redacted
+
+
+def _redact_nested(schema: ma.Schema, value: Any, placeholder: str) -> Any:
+    if isinstance(value, Mapping):
+        return redact_private_fields(schema, value, placeholder)
+    if isinstance(value, list | tuple):
+        return [_redact_nested(schema, item, placeholder) for item in value]
+    return value
+
+
 class FrontendFormBaseSchema(MaBaseSchema):
     """Base of micro-frontend form schemas.
 
@@ -55,6 +95,10 @@ class FrontendFormBaseSchema(MaBaseSchema):
         if self.validate_errors_as_result:
             return self.validate(data, many=many, partial=partial)
         return super().load(data, many=many, partial=partial, unknown=unknown)
+
+    def redact(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data`` with private and password fields masked (see :func:`redact_private_fields`)."""
+        return redact_private_fields(self, data)
 
 
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+(;charset=[\w.-]+)?(;base64)?,", re.IGNORECASE)

@@ -20,6 +20,7 @@ import marshmallow as ma
 from marshmallow.validate import Length, Range
 
 from ..api.extra_fields import CSVList
+from ..api.util import is_private_field
 from .markdown import render_markdown
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ def get_field_view(
         attrs=attrs,
         is_data_input="data_input_type" in meta or "data_content_types" in meta,
         is_plugin_input="plugin_tags" in meta or "plugin_name" in meta,
-        is_private=bool(meta.get("private")) or input_type == "password",
+        is_private=is_private_field(field),
     )
 
 

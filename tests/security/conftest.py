@@ -1,4 +1,5 @@
-"""Fixtures of the security tests: recording HTTP servers on loopback addresses."""
+"""Fixtures of the security tests: the ``fx_security`` fixture plugin in every app, and
+recording HTTP servers on loopback addresses."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from helpers import FIXTURE_PLUGINS
+
+
+@pytest.fixture
+def runner_config(runner_config: dict[str, Any]) -> dict[str, Any]:
+    """The test config with the security fixture plugin loaded."""
+    return {**runner_config, "PLUGIN_FOLDERS": [str(FIXTURE_PLUGINS / "security")]}
 
 
 class RecordingServer:
