@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Start the runner in a set-up, measure it with the shared client, write the results.
+
+    .venv/bin/python benchmarks/run.py embedded           # make run's set-up: SQLite, filesystem broker
+    .venv/bin/python benchmarks/run.py production         # gunicorn x2 + Celery (16 threads) + Redis + PostgreSQL
+    .venv/bin/python benchmarks/run.py all --quick        # both, short runs
+
+Each set-up gets a fresh instance folder (and, for production, a fresh PostgreSQL database
+and Redis database). The shared client (``../shared/bench/runner_bench.py``, or ``--client``)
+launches the processes itself, so launch time and idle memory are its own measurements. The
+results land in ``benchmarks/results/<date>-<set-up>.json`` with the machine's facts and the
+commit measured. ``wrk`` is used for raw request rates when it is on PATH (``apt-get install
+wrk``); the script installs it with apt-get when it runs as root and ``--install-wrk`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_CLIENT = ROOT.parent / "shared" / "bench" / "runner_bench.py"
+PYTHON = sys.executable
+CELERY_APP = "qhana_plugin_runner.celery_worker:CELERY"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine_facts() -> dict[str, object]:
+    cpu_model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        mem_kb = int(meminfo.read_text().split()[1])
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip())
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+        "commit": commit + ("-dirty" if dirty else ""),
+    }
+
+
+def base_env(instance: Path) -> dict[str, str]:
+    cleared = ("BROKER_URL", "RESULT_BACKEND", "SQLALCHEMY_", "FLASK_", "WAIT_", "GIT_PLUGINS", "CONTAINER_MODE", "EVENT_BUS_URL", "QHANA_PLUGIN_RUNNER_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(cleared)}
+    env.update(
+        QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER=str(instance),
+        PLUGIN_FOLDERS=str(ROOT / "plugins"),
+        DEFAULT_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run([PYTHON, "-m", "flask", "--app", "qhana_plugin_runner", "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
+
+
+def embedded_setup(workdir: Path, port: int) -> tuple[dict[str, str], list[tuple[str, str]], object]:
+    """``make run``: gunicorn 1 process x 8 threads and a 2-thread worker, SQLite, filesystem broker."""
+    env = base_env(workdir / "instance")
+    migrate(env)
+    api = f"{shlex.quote(PYTHON)} -m gunicorn --bind 127.0.0.1:{port} --worker-class gthread --workers 1 --threads 8 --log-level warning 'qhana_plugin_runner:create_app()'"
+    worker = f"{shlex.quote(PYTHON)} -m celery --app {CELERY_APP} worker --pool threads --concurrency 2 --loglevel WARNING --without-gossip --without-mingle"
+    return env, [("api", api), ("worker", worker)], None
+
+
+def production_setup(workdir: Path, port: int, postgres: str, redis_url: str) -> tuple[dict[str, str], list[tuple[str, str]], object]:
+    """The compose file's set-up: gunicorn 2 processes, a 16-thread worker, Redis, PostgreSQL."""
+    import redis
+    import sqlalchemy as sa
+
+    name = f"qhana_bench_{os.getpid()}"
+    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    database = sa.engine.make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    redis.Redis.from_url(redis_url).flushdb()
+
+    env = base_env(workdir / "instance")
+    env.update(SQLALCHEMY_DATABASE_URI=database, BROKER_URL=redis_url, SERVER_HOST="127.0.0.1", SERVER_PORT=str(port), GUNICORN_WORKERS="2", GUNICORN_THREADS="8", CONCURRENCY="16")
+    migrate(env)
+    api = f"{shlex.quote(PYTHON)} -m gunicorn --config python:qhana_plugin_runner.deploy.gunicorn_config"
+    worker = f"{shlex.quote(PYTHON)} -m celery --app {CELERY_APP} worker --pool threads --concurrency 16 --loglevel WARNING -E"
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return env, [("api", api), ("worker", worker)], drop
+
+
+def ensure_wrk(install: bool) -> bool:
+    if shutil.which("wrk"):
+        return True
+    if install and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "--yes", "--no-install-recommends", "wrk"], check=False, capture_output=True)
+    return shutil.which("wrk") is not None
+
+
+def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"qhana-bench-{name}-"))
+    port = free_port()
+    if name == "embedded":
+        env, commands, cleanup = embedded_setup(workdir, port)
+    else:
+        env, commands, cleanup = production_setup(workdir, port, args.postgres, args.redis)
+    client = [
+        PYTHON, str(args.client), "--base-url", f"http://127.0.0.1:{port}", "--label", f"qhana-plugin-runner {name}",
+        "--start-cwd", str(workdir), "--start-logs", str(workdir / "logs"),
+        "--poll-ms", str(args.poll_ms), "--webhook-poll-ms", "2",
+        "--duration", str(args.duration), "--tasks", str(args.tasks), "--burst", str(args.burst),
+    ]
+    for process_name, command in commands:
+        client += ["--start", f"{process_name}={command}"]
+    if not args.wrk:
+        client.append("--no-wrk")
+    if args.only:
+        client += ["--only", args.only]
+    facts = machine_facts()
+    print(f"[run] {name}: {' '.join(shlex.quote(c) for c in client[:4])} ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(client, env=env, stdout=subprocess.PIPE, text=True, cwd=workdir)
+    finally:
+        if callable(cleanup):
+            cleanup()
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        report = {"errors": {"client": f"no JSON from the client (exit {done.returncode})"}, "stdout": done.stdout[-2000:]}
+    report["setup"] = {
+        "name": name,
+        "processes": dict(commands),
+        "database": "PostgreSQL" if name == "production" else "SQLite",
+        "broker": "Redis" if name == "production" else "filesystem (embedded)",
+    }
+    report["machine"] = facts
+    report["benchmark_seconds"] = round(time.monotonic() - started, 1)
+    report["client_exit_status"] = done.returncode
+    shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("setup", choices=["embedded", "production", "all"])
+    parser.add_argument("--client", type=Path, default=Path(os.environ.get("QHANA_BENCH_CLIENT", DEFAULT_CLIENT)), help="the shared runner_bench.py")
+    parser.add_argument("--postgres", default=os.environ.get("QHANA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"), help="server to create the benchmark database on")
+    parser.add_argument("--redis", default=os.environ.get("QHANA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"), help="Redis database used as broker (flushed)")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--tasks", type=int, default=50)
+    parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--poll-ms", type=float, default=2.0)
+    parser.add_argument("--only", default="", help="phases for the client (default: all)")
+    parser.add_argument("--quick", action="store_true", help="short runs: 3 s loads, 20 tasks, burst of 100")
+    parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk when it is missing (root only)")
+    parser.add_argument("--output", type=Path, default=None, help="results file (default: benchmarks/results/<date>-<set-up>.json)")
+    args = parser.parse_args(argv)
+    if not args.client.is_file():
+        parser.error(f"the shared client is not at {args.client}; give --client or QHANA_BENCH_CLIENT")
+    if args.quick:
+        args.duration, args.tasks, args.burst = 3.0, 20, 100
+    args.wrk = ensure_wrk(args.install_wrk)
+    setups = ["embedded", "production"] if args.setup == "all" else [args.setup]
+    status = 0
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in setups:
+        report = run_setup(name, args)
+        target = args.output if args.output and len(setups) == 1 else RESULTS / f"{time.strftime('%Y-%m-%d')}-{name}.json"
+        target.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"[run] {name}: results in {target}", file=sys.stderr)
+        status = max(status, int(report.get("client_exit_status", 1) or 0))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
