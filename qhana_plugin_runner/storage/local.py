@@ -44,7 +44,9 @@ class LocalFileStore(FileStore, name="local_filesystem"):
     def _reserve_target(self, target: str, file_: Any) -> str:
         """Claim a file name that no other file of the task uses (name, name-1, name-2, ...)."""
         relative = self.prepare_path(target)
-        folder = self.root / relative.parent
+        # path_of follows symlinks: a task folder linked out of the store is refused before
+        # anything (not even an empty placeholder) is created through it
+        folder = self.path_of(str(relative.parent))
         folder.mkdir(parents=True, exist_ok=True)
         stem, suffix = os.path.splitext(relative.name)
         for counter in range(10_000):
@@ -62,6 +64,8 @@ class LocalFileStore(FileStore, name="local_filesystem"):
 
     def persist_file(self, file_: Any, target: str, mimetype: str = DEFAULT_MIMETYPE) -> None:
         path = self.path_of(str(self.prepare_path(target)))
+        if path == self.root:
+            raise ValueError(f"target {target!r} names no file")
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
         try:

@@ -11,11 +11,13 @@ __all__ = ["init_web"]
 
 
 def init_web(app: Flask) -> None:
-    """Jinja helpers, CORS for the configured origins, and ProxyFix behind reverse proxies."""
+    """Jinja helpers, CORS for the configured origins, body limits, ProxyFix behind proxies."""
     from .jinja_helpers import register_jinja_helpers
     from .licenses import LICENSES_BLP
+    from .request_limits import init_request_limits
 
     register_jinja_helpers(app)
+    init_request_limits(app)
     app.register_blueprint(LICENSES_BLP)
     CORS(app, origins=app.config.get("CORS_ORIGINS", "*"))
     count = int(app.config.get("REVERSE_PROXY_COUNT") or 0)
