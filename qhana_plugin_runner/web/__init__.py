@@ -11,12 +11,14 @@ __all__ = ["init_web"]
 
 
 def init_web(app: Flask) -> None:
-    """Jinja helpers, CORS for the configured origins, body limits, ProxyFix behind proxies."""
+    """Jinja helpers, framing rules, CORS, body limits, ProxyFix behind reverse proxies."""
+    from .framing import init_framing
     from .jinja_helpers import register_jinja_helpers
     from .licenses import LICENSES_BLP
     from .request_limits import init_request_limits
 
     register_jinja_helpers(app)
+    init_framing(app)
     init_request_limits(app)
     app.register_blueprint(LICENSES_BLP)
     CORS(app, origins=app.config.get("CORS_ORIGINS", "*"))
