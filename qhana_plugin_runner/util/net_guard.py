@@ -13,8 +13,8 @@ with :class:`~qhana_plugin_runner.errors.DeniedTarget` in two places:
   same adapter.
 
 IPv4-mapped (``::ffff:169.254.169.254``) and 6to4 IPv6 addresses are checked as the IPv4
-address they carry. Through an HTTP proxy only the proxy's address is seen by the second
-check; the proxy has to enforce its own rules.
+address they carry. Requests sent through an HTTP proxy get the first check only: the proxy
+resolves host names and has to enforce its own rules.
 """
 
 from __future__ import annotations
