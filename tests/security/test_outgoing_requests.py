@@ -67,11 +67,12 @@ def test_loopback_stays_reachable_by_default(app: Flask, make_server: Any) -> No
         assert response.text == "reached"
 
 
-def test_host_name_resolving_into_a_denied_network_is_refused(app: Flask, make_server: Any) -> None:
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_host_name_resolving_into_a_denied_network_is_refused(app: Flask, make_server: Any, scheme: str) -> None:
     server = make_server()
     app.config["REQUEST_DENIED_NETWORKS"] = ["127.0.0.0/8", "::1/128"]
-    with pytest.raises(DeniedTarget, match="resolves to"):
-        open_url(f"http://localhost:{server.port}/data", timeout=5)
+    with pytest.raises(DeniedTarget, match="resolves to"):  # https: before the TLS handshake
+        open_url(f"{scheme}://localhost:{server.port}/data", timeout=5)
     assert server.requests == [], "not a single request reached the server"
 
 
