@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from ..errors import BrokerUnavailable
 from .extra_fields import CSVList, EnumField
 from .jwt_helper import SECURITY_SCHEMES
+from .spec_errors import ErrorResponsesPlugin
 from .subscriptions import init_process_subscriptions
 from .util import MaBaseSchema
 
@@ -43,7 +44,15 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("API_TITLE", "QHAna plugin runner api.")
     app.config.setdefault("API_VERSION", "v1")
     plugin = MarshmallowPlugin(schema_name_resolver=schema_name_resolver)
-    api = Api(app, spec_kwargs={"title": app.config["API_TITLE"], "version": app.config["API_VERSION"], "marshmallow_plugin": plugin})
+    api = Api(
+        app,
+        spec_kwargs={
+            "title": app.config["API_TITLE"],
+            "version": app.config["API_VERSION"],
+            "marshmallow_plugin": plugin,
+            "extra_plugins": [ErrorResponsesPlugin()],
+        },
+    )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     api.register_field(EnumField, "string", None)

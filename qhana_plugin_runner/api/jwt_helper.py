@@ -57,10 +57,12 @@ class JWTMixin:
                 return view(*args, **kwargs)
 
             doc = copy.deepcopy(getattr(view, "_apidoc", None) or {})
-            security = doc.setdefault("manual_doc", {}).setdefault("security", [])
+            manual = doc.setdefault("manual_doc", {})
+            security = manual.setdefault("security", [])
             security.append(scheme)
             if optional:
                 security.append({})
+            manual.setdefault("responses", {})["401"] = "UNAUTHORIZED"  # a token that is sent must be valid
             wrapper._apidoc = doc  # type: ignore[attr-defined]
             return wrapper
 
