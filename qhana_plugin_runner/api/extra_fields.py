@@ -44,7 +44,11 @@ class OneOfEnum(OneOf):
 
 
 class EnumField(ma.fields.Field):
-    """An enum member in, its name out; ``metadata["options"]`` lists name → label for forms."""
+    """An enum member in, its name out; ``metadata["options"]`` lists name → label for forms.
+
+    With ``use_value`` a member's value is accepted as well as its name (the value wins when
+    a value equals another member's name).
+    """
 
     default_error_messages = {"invalid": "Not a valid choice."}
 
@@ -84,11 +88,14 @@ class EnumField(ma.fields.Field):
             return None
         if isinstance(value, self.enum_type):
             return value
-        try:
-            if self.use_value:
+        if self.use_value:
+            try:
                 return self.enum_type(value)
+            except ValueError:
+                pass  # a name: what the form's options and ``_serialize`` give
+        try:
             return self.enum_type[value]
-        except (KeyError, ValueError):
+        except (KeyError, TypeError):  # TypeError: a list or dict from a JSON body
             raise self.make_error("invalid") from None
 
 

@@ -178,3 +178,17 @@ def test_dependency_version_spec(version: str, ok: bool) -> None:
     else:
         with pytest.raises(ma.ValidationError):
             PluginDependencyMetadataSchema().load(data)
+
+
+@pytest.mark.parametrize("value", [[], ["red"], {"name": "red"}])
+@pytest.mark.parametrize("use_value", [False, True])
+def test_enum_field_takes_lists_and_objects_as_invalid(value: Any, use_value: bool) -> None:
+    # found by tests/fuzz/test_properties.py: a JSON list raised TypeError (a 500)
+    with pytest.raises(ma.ValidationError):
+        EnumField(Color, use_value=use_value).deserialize(value)
+
+
+def test_enum_field_by_value_loads_the_names_it_dumps_and_offers() -> None:
+    field = EnumField(Color, use_value=True)
+    assert field.deserialize(field.serialize("c", {"c": Color.red})) is Color.red
+    assert [field.deserialize(name) for name in field.metadata["options"]] == list(Color)
