@@ -275,6 +275,17 @@ def _load_csv(
     process_csv_header: Callable[[list[str]], list[str]] | None,
 ) -> Iterator[Any]:
     reader = csv.reader(_text_lines(file_), dialect=csv_dialect)
+    try:
+        yield from _csv_entities(reader, tuple_, process_csv_header)
+    except csv.Error as err:  # malformed CSV is bad input, like malformed JSON
+        raise ValueError(f"CSV line {reader.line_num}: {err}") from None
+
+
+def _csv_entities(
+    reader: Any,
+    tuple_: type | None,
+    process_csv_header: Callable[[list[str]], list[str]] | None,
+) -> Iterator[Any]:
     header = next(reader, None)
     if header is None:
         return
@@ -311,7 +322,9 @@ def load_entities(
 
     Raises:
         ValueError: for a media type other than ``application/json``,
-            ``application/X-lines+json`` and ``text/csv``.
+            ``application/X-lines+json`` and ``text/csv``; while reading, for data that is
+            not valid in its format (also as ``json.JSONDecodeError`` or
+            ``UnicodeDecodeError``, both ``ValueError``).
     """
     kind = _base_mimetype(mimetype)
     if kind == _JSON:

@@ -279,3 +279,9 @@ def test_array_round_trip_through_csv(values: list[float]) -> None:
     assert list(ensure_array(load_entities(io.StringIO(text), "text/csv"))) == [
         ArrayEntity("a", "h", values)
     ]
+
+
+def test_malformed_csv_is_a_value_error() -> None:
+    # found by tests/fuzz/test_properties.py: csv.Error is no ValueError, so callers missed it
+    with pytest.raises(ValueError, match="CSV line 2"):
+        list(load_entities(io.StringIO("a,b\r\n1\r2,3\r\n"), "text/csv"))
