@@ -24,6 +24,7 @@ __all__ = ["FileStoreInterface", "FileStore", "STORE_CLASSES", "TEMP_FILE_TYPE"]
 TEMP_FILE_TYPE = "temp-file"
 DEFAULT_MIMETYPE = "application/octet-stream"
 
+_MAX_NAME_BYTES = 200
 STORE_CLASSES: dict[str, type[FileStore]] = {}
 """Every file store class defined in this process, by name (``class X(FileStore, name=...)``)."""
 
@@ -87,9 +88,20 @@ class FileStore(FileStoreInterface):
 
     @staticmethod
     def sanitize_file_name(file_name: str) -> str:
-        """The last path component of ``file_name``, without control characters."""
+        """The last path component of ``file_name``, without control characters.
+
+        Names longer than 200 bytes (UTF-8) are shortened before their extension: file
+        systems refuse components over 255 bytes, and a store may append ``-<n>``.
+        """
         name = str(file_name).replace("\\", "/").rsplit("/", 1)[-1]
         name = "".join(ch for ch in name if ch.isprintable()).strip()
+        if len(name.encode()) > _MAX_NAME_BYTES:
+            stem, dot, extension = name.rpartition(".")
+            if not (dot and stem and extension) or len(extension) > 16:
+                stem, extension = name, ""
+            extension = f".{extension}" if extension else ""
+            budget = _MAX_NAME_BYTES - len(extension.encode())
+            name = stem.encode()[:budget].decode(errors="ignore").rstrip() + extension
         if name in ("", ".", ".."):
             raise ValueError(f"{file_name!r} is not a usable file name")
         return name

@@ -569,3 +569,13 @@ def test_store_root_is_created_below_the_instance(app: Flask, local_store: Local
     assert local_store.root.is_dir()
     assert local_store.root.is_relative_to(Path(app.instance_path).resolve())
     assert os.access(local_store.root, os.W_OK)
+
+
+@pytest.mark.parametrize("name, kept", [("x" * 300 + ".csv", ".csv"), ("ä" * 200, "ää"), ("y" * 250 + "." + "z" * 30, "yy")])
+def test_overlong_names_are_shortened_to_fit_the_file_system(
+    task: ProcessingTask, local_store: LocalFileStore, name: str, kept: str
+) -> None:
+    # found by tests/fuzz/test_properties.py: names over 255 bytes failed with OSError
+    info = STORE.persist_task_result(task.id, "data", name, "text", "text/plain")
+    assert len(info.file_name.encode()) <= 200 and info.file_name.endswith(kept)
+    assert local_store.path_of(info.file_storage_data).read_bytes() == b"data"
