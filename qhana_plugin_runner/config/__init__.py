@@ -181,6 +181,11 @@ def _compile_rewrite_rules(rules: Any) -> list[tuple[re.Pattern[str], str]]:
             compiled.append((re.compile(str(pattern)), str(replacement)))
         except re.error as err:
             raise ConfigError("URL_REWRITE_RULES", pattern, f"invalid regular expression: {err}") from None
+    for pattern, replacement in compiled:
+        try:
+            pattern.sub(replacement, "")  # compiles the template: bad escapes and group references
+        except (re.error, IndexError) as err:
+            raise ConfigError("URL_REWRITE_RULES", replacement, f"invalid replacement: {err}") from None
     return compiled
 
 
