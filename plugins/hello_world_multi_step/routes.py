@@ -32,6 +32,7 @@ from . import HELLO_MULTI_BLP, HelloWorldMultiStep
 from .schemas import HelloWorldParametersSchema
 from .tasks import preprocessing_task, processing_task
 
+_TASK_NAME = "hello-world-multi-step"
 _UI_SCHEMA = HelloWorldParametersSchema(partial=True, unknown=EXCLUDE, validate_errors_as_result=True)
 
 
@@ -105,7 +106,7 @@ class ProcessView(MethodView):
     @HELLO_MULTI_BLP.response(HTTPStatus.SEE_OTHER)
     @HELLO_MULTI_BLP.require_jwt("jwt", optional=True)
     def post(self, arguments: dict[str, Any]) -> Response:
-        db_task = ProcessingTask(task_name="hello-world-multi-step", parameters=dumps(arguments))
+        db_task = ProcessingTask(task_name=_TASK_NAME, parameters=dumps(arguments))
         db_task.save(commit=True)
         name = HELLO_MULTI_BLP.name
         href = url_for(f"{name}.DemoStepView", db_id=db_task.id, _external=True)
@@ -120,8 +121,8 @@ class ProcessView(MethodView):
 
 def _task_or_404(db_id: int) -> ProcessingTask:
     task = ProcessingTask.get_by_id(id_=db_id)
-    if task is None:
-        abort(HTTPStatus.NOT_FOUND, message=f"No task with id {db_id}.")
+    if task is None or task.task_name != _TASK_NAME:  # another plugin's task is not ours to step
+        abort(HTTPStatus.NOT_FOUND, message=f"No {_TASK_NAME} task with id {db_id}.")
     return task
 
 
@@ -162,6 +163,7 @@ class DemoStepView(MethodView):
 
     @HELLO_MULTI_BLP.arguments(HelloWorldParametersSchema(unknown=EXCLUDE), location="form")
     @HELLO_MULTI_BLP.response(HTTPStatus.SEE_OTHER)
+    @HELLO_MULTI_BLP.alt_response(HTTPStatus.CONFLICT, description="The step is not open.")
     @HELLO_MULTI_BLP.require_jwt("jwt", optional=True)
     def post(self, arguments: dict[str, Any], db_id: int) -> Response:
         task = _task_or_404(db_id)

@@ -157,11 +157,12 @@ class MinimizeView(MethodView):
 
     @MINIMIZER_BLP.arguments(MinimizeSchema(unknown=EXCLUDE), location="form")
     @MINIMIZER_BLP.response(HTTPStatus.SEE_OTHER)
+    @MINIMIZER_BLP.alt_response(HTTPStatus.CONFLICT, description="The step 'minimize' is not open.")
     @MINIMIZER_BLP.require_jwt("jwt", optional=True)
     def post(self, arguments: dict[str, Any], db_id: int) -> Response:
         task = ProcessingTask.get_by_id(id_=db_id)
-        if task is None:
-            abort(HTTPStatus.NOT_FOUND, message=f"No task with id {db_id}.")
+        if task is None or task.task_name != minimize_task.name:  # not another plugin's task
+            abort(HTTPStatus.NOT_FOUND, message=f"No scipy-minimizer task with id {db_id}.")
         if task.is_finished or not task.has_uncleared_step:
             abort(HTTPStatus.CONFLICT, message="The step 'minimize' is not open.")
         task.parameters = dumps({**loads(task.parameters or "{}"), **arguments})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from json import loads
+from math import isfinite
 from typing import Any
 
 import marshmallow as ma
@@ -12,6 +13,7 @@ from flask import Response, current_app, redirect, render_template, request, url
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import EXCLUDE
+from requests import RequestException
 
 from qhana_plugin_runner.api.plugin_schemas import (
     EntryPoint,
@@ -60,18 +62,60 @@ class WeightsSchema(ma.Schema):
     weights = ma.fields.List(ma.fields.Float(allow_nan=False), required=True)
 
 
+class WeightCountSchema(ma.Schema):
+    weights = ma.fields.Integer(required=True, metadata={"description": "How many weights."})
+
+
+class LossSchema(ma.Schema):
+    loss = ma.fields.Float(required=True)
+
+
+class GradientSchema(ma.Schema):
+    gradient = ma.fields.List(ma.fields.Float(), required=True)
+
+
+class LossAndGradientSchema(LossSchema, GradientSchema):
+    pass
+
+
+_NOT_OPEN = "The step this endpoint belongs to is not open."
+
+
 def _rows(value: str) -> list[list[float]]:
-    """Inline JSON or a URL answering JSON; entities (dicts) keep their non-ID/href values in order."""
-    if value.lstrip().startswith("["):
-        data = loads(value)
-    else:
-        with open_url(value) as response:
-            data = response.json()
+    """Inline JSON or a URL answering JSON; entities (dicts) keep their non-ID/href values in order.
+
+    Raises:
+        ValueError: the data cannot be read or is not a list of rows of finite numbers.
+    """
+    try:
+        if value.lstrip().startswith("["):
+            data = loads(value)
+        else:
+            with open_url(value) as response:
+                data = response.json()
+    except RecursionError:
+        raise ValueError("is nested too deeply") from None
+    except RequestException as err:  # before ValueError: requests' JSONDecodeError is both
+        raise ValueError(f"could not be read: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"is not valid JSON: {err}") from None
+    if not isinstance(data, list):
+        raise ValueError("must be a JSON list")
     rows = [
         [v for k, v in e.items() if k not in ("ID", "href")] if isinstance(e, dict) else e
         for e in data
     ]
-    return [[float(x) for x in (r if isinstance(r, list) else [r])] for r in rows]
+    return [[_finite(x) for x in (r if isinstance(r, list) else [r])] for r in rows]
+
+
+def _finite(value: Any) -> float:
+    try:
+        number = float(value) if isinstance(value, (int, float)) else None
+    except OverflowError:  # an integer beyond float range
+        number = None
+    if number is None or not isfinite(number):
+        raise ValueError("must hold finite numbers only")
+    return number
 
 
 def _form(schema: ma.Schema, values: Any, process: str, help_text: str) -> Response:
@@ -93,8 +137,8 @@ def _form(schema: ma.Schema, values: Any, process: str, help_text: str) -> Respo
 
 def _task(db_id: int) -> ProcessingTask:
     task = ProcessingTask.get_by_id(id_=db_id)
-    if task is None:
-        abort(HTTPStatus.NOT_FOUND, message=f"No task with id {db_id}.")
+    if task is None or task.task_name != RidgeLoss.instance.identifier:
+        abort(HTTPStatus.NOT_FOUND, message=f"No ridge-loss task with id {db_id}.")
     return task
 
 
@@ -203,12 +247,20 @@ class PassDataView(MethodView):
 
     @RIDGE_BLP.arguments(PassDataSchema(unknown=EXCLUDE), location="form")
     @RIDGE_BLP.response(HTTPStatus.SEE_OTHER)
+    @RIDGE_BLP.alt_response(HTTPStatus.CONFLICT, description=_NOT_OPEN)
     @RIDGE_BLP.require_jwt("jwt", optional=True)
     def post(self, arguments: dict[str, Any], db_id: int) -> Response:
         task = _open_step(db_id, "pass_data")
-        features, target = _rows(arguments["features"]), _rows(arguments["target"])
+        rows = {}
+        for field in ("features", "target"):
+            try:
+                rows[field] = _rows(arguments[field])
+            except ValueError as err:
+                abort(HTTPStatus.UNPROCESSABLE_ENTITY, errors={"form": {field: [f"{field} {err}"]}})
+        features, target = rows["features"], rows["target"]
         if (
             not features
+            or not features[0]
             or len(features) != len(target)
             or any(len(t) != 1 for t in target)
             or len({len(r) for r in features}) != 1
@@ -257,6 +309,7 @@ class EvaluateStepView(MethodView):
         )
 
     @RIDGE_BLP.response(HTTPStatus.SEE_OTHER)
+    @RIDGE_BLP.alt_response(HTTPStatus.CONFLICT, description=_NOT_OPEN)
     @RIDGE_BLP.require_jwt("jwt", optional=True)
     def post(self, db_id: int) -> Response:
         task = _open_step(db_id, "evaluate")
@@ -289,16 +342,22 @@ def _loss_and_gradient(db_id: int, body: dict[str, Any]) -> tuple[float, list[fl
         abort(
             HTTPStatus.UNPROCESSABLE_ENTITY, message=f"expected {x.shape[1]} weights, got {w.size}"
         )
-    residual = x @ w - y
-    n = len(y)
-    loss = float(residual @ residual / n + alpha * (w @ w))
-    return loss, (2 * x.T @ residual / n + 2 * alpha * w).tolist()
+    with np.errstate(over="ignore", invalid="ignore"):
+        residual = x @ w - y
+        n = len(y)
+        loss = float(residual @ residual / n + alpha * (w @ w))
+        gradient = 2 * x.T @ residual / n + 2 * alpha * w
+    if not (np.isfinite(loss) and np.isfinite(gradient).all()):  # JSON has no Infinity
+        abort(HTTPStatus.UNPROCESSABLE_ENTITY, message="The loss overflows at these weights.")
+    return loss, gradient.tolist()
 
 
 @RIDGE_BLP.route("/<int:db_id>/weights/")
 class WeightsView(MethodView):
     """``of-weights``: how many weights the function takes."""
 
+    @RIDGE_BLP.response(HTTPStatus.OK, WeightCountSchema())
+    @RIDGE_BLP.alt_response(HTTPStatus.CONFLICT, description=_NOT_OPEN)
     @RIDGE_BLP.require_jwt("jwt", optional=True)
     def get(self, db_id: int) -> dict[str, int]:
         return {"weights": _problem(db_id)[0].shape[1]}
@@ -309,6 +368,8 @@ class EvaluateView(MethodView):
     """``of-evaluate``: the loss at the posted weights."""
 
     @RIDGE_BLP.arguments(WeightsSchema(unknown=EXCLUDE), location="json")
+    @RIDGE_BLP.response(HTTPStatus.OK, LossSchema())
+    @RIDGE_BLP.alt_response(HTTPStatus.CONFLICT, description=_NOT_OPEN)
     @RIDGE_BLP.require_jwt("jwt", optional=True)
     def post(self, body: dict[str, Any], db_id: int) -> dict[str, float]:
         return {"loss": _loss_and_gradient(db_id, body)[0]}
@@ -319,6 +380,8 @@ class GradientView(MethodView):
     """``of-evaluate-gradient``: the gradient (one entry per weight) at the posted weights."""
 
     @RIDGE_BLP.arguments(WeightsSchema(unknown=EXCLUDE), location="json")
+    @RIDGE_BLP.response(HTTPStatus.OK, GradientSchema())
+    @RIDGE_BLP.alt_response(HTTPStatus.CONFLICT, description=_NOT_OPEN)
     @RIDGE_BLP.require_jwt("jwt", optional=True)
     def post(self, body: dict[str, Any], db_id: int) -> dict[str, list[float]]:
         return {"gradient": _loss_and_gradient(db_id, body)[1]}
@@ -329,6 +392,8 @@ class CombinedView(MethodView):
     """``of-evaluate-combined``: loss and gradient in one request."""
 
     @RIDGE_BLP.arguments(WeightsSchema(unknown=EXCLUDE), location="json")
+    @RIDGE_BLP.response(HTTPStatus.OK, LossAndGradientSchema())
+    @RIDGE_BLP.alt_response(HTTPStatus.CONFLICT, description=_NOT_OPEN)
     @RIDGE_BLP.require_jwt("jwt", optional=True)
     def post(self, body: dict[str, Any], db_id: int) -> dict[str, Any]:
         loss, gradient = _loss_and_gradient(db_id, body)

@@ -139,7 +139,8 @@ class WebhookView(MethodView):
     def post(self, db_id: int) -> Response:
         task = ProcessingTask.get_by_id(id_=db_id)
         source = request.args.get("source")
-        if task is not None and not task.is_finished and source:
+        # only this plugin's own running tasks advance (any other id is ignored, like a stale call)
+        if task is not None and task.task_name == advance.name and not task.is_finished and source:
             step = advance.si(db_id=db_id, source=source)
             step.link_error(save_task_error.s(db_id=db_id))
             step.apply_async()
