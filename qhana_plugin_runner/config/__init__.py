@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Flask
 
+from ..broker_redis import REDIS_SCHEMES, redis_transport_options
 from ..errors import ConfigError
 from .defaults import DEFAULT_QUEUE, DebugConfig, ProductionConfig, TestingConfig
 from .env import apply_env_overrides
@@ -112,6 +113,9 @@ def finalize(app: Flask) -> None:
         value = config.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ConfigError(key, value, "expected a non-negative number")
+    timeout = config.get("BROKER_VISIBILITY_TIMEOUT")
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise ConfigError("BROKER_VISIBILITY_TIMEOUT", timeout, "expected a positive number of seconds")
 
     config["CELERY"] = _celery_config(config, instance)
 
@@ -228,4 +232,8 @@ def _celery_config(config: Mapping[str, Any], instance: Path) -> dict[str, Any]:
             results = instance / "celery-results"
             results.mkdir(parents=True, exist_ok=True)
             celery["result_backend"] = f"file://{results}"
+    elif str(broker).startswith(REDIS_SCHEMES):
+        # a killed worker's tasks come back after this time, not after Celery's default hour
+        options = celery.get("broker_transport_options") or {}
+        celery["broker_transport_options"] = redis_transport_options(options, config["BROKER_VISIBILITY_TIMEOUT"])
     return celery

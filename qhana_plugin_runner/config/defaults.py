@@ -34,6 +34,8 @@ class ProductionConfig:
     # broker in the instance folder unless BROKER_URL (or CELERY["broker_url"]) names one.
     CELERY: dict[str, Any] = {"task_default_queue": DEFAULT_QUEUE}
     BROKER_POLLING_INTERVAL = 0.005  # seconds, filesystem broker only
+    # Redis broker only: seconds after which the task of a worker that died is delivered again
+    BROKER_VISIBILITY_TIMEOUT = 120.0
 
     DEFAULT_FILE_STORE = "local_filesystem"
     FILE_STORE_ROOT_PATH = "files"  # relative paths are relative to the instance folder

@@ -106,6 +106,7 @@ ENV_OVERRIDES: tuple[EnvOverride, ...] = (
     EnvOverride("DEFAULT_LOG_SEVERITY", "DEFAULT_LOG_LEVEL", description="root log level (`DEBUG`, `INFO`, `WARNING`, `ERROR`)"),
     EnvOverride("DEFAULT_LOG_SEVERITY", "LOG_LEVEL", description="the same as `DEFAULT_LOG_LEVEL` (read after it, so it wins when both are set)"),
     EnvOverride("BROKER_POLLING_INTERVAL", "BROKER_POLLING_INTERVAL", _float, description="seconds between polls of the filesystem broker"),
+    EnvOverride("BROKER_VISIBILITY_TIMEOUT", "BROKER_VISIBILITY_TIMEOUT", _float, description="Redis broker: seconds after which the tasks of a worker that died (SIGKILL, out of memory) are delivered to another worker"),
     EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", _bool, description="log every SQL statement"),
     EnvOverride("WEBHOOK_SECRET", "WEBHOOK_SECRET", description="key of the HMAC-SHA256 signature of webhook calls; unset: calls are not signed"),
     EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL", description="Redis URL on which task changes are published so event streams on any host wake at once"),

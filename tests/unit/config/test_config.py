@@ -433,8 +433,29 @@ def test_redis_broker_from_environment(
     celery = load().config["CELERY"]
     assert celery["broker_url"] == "redis://broker:6379/0"
     assert celery["result_backend"] == "redis://broker:6379/1"
-    assert "broker_transport_options" not in celery
+    # a killed worker's tasks come back after two minutes, looked for every 10 s
+    assert celery["broker_transport_options"] == {"visibility_timeout": 120.0, "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
     assert not (instance / "celery-broker").exists()
+
+
+def test_redis_visibility_timeout_from_environment(load: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROKER_URL", "redis://broker:6379/0")
+    monkeypatch.setenv("BROKER_VISIBILITY_TIMEOUT", "6")
+    options = load().config["CELERY"]["broker_transport_options"]
+    assert (options["visibility_timeout"], options["unacked_restore_interval"]) == (6.0, 1)
+
+
+def test_explicit_redis_transport_options_win(load: Callable[..., Flask], instance: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (instance / "config.py").write_text('CELERY = {"broker_url": "redis://broker:6379/0", "broker_transport_options": {"visibility_timeout": 7200, "global_keyprefix": "x"}}\n')
+    options = load().config["CELERY"]["broker_transport_options"]
+    assert options == {"visibility_timeout": 7200, "global_keyprefix": "x", "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_unusable_visibility_timeout_stops_start_up(load: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("BROKER_VISIBILITY_TIMEOUT", value)
+    with pytest.raises(ConfigError, match="BROKER_VISIBILITY_TIMEOUT"):
+        load()
 
 
 def test_redis_broker_without_result_backend_gets_no_file_backend(

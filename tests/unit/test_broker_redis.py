@@ -1,0 +1,70 @@
+"""The Redis broker: a message a worker holds keeps a fresh delivery time (so it is not handed
+to a second worker while its task runs), and one whose worker died comes back after the
+visibility timeout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from kombu import Connection
+
+from qhana_plugin_runner.broker_redis import redis_transport_options, renew_deliveries
+
+pytestmark = pytest.mark.redis
+
+
+def _connection(url: str, timeout: float) -> Connection:
+    return Connection(url, transport_options=redis_transport_options({}, timeout))
+
+
+def _scores(url: str) -> dict[str, float]:
+    return {tag.decode(): score for tag, score in redis.Redis.from_url(url).zrange("unacked_index", 0, -1, withscores=True)}
+
+
+def test_held_messages_get_a_fresh_delivery_time(redis_url: str) -> None:
+    with _connection(redis_url, 60) as conn:
+        queue = conn.SimpleQueue("heartbeat")
+        queue.put({"n": 1})
+        message = queue.get(timeout=5)
+        [(tag, delivered)] = _scores(redis_url).items()
+        assert tag == message.delivery_tag
+        time.sleep(0.05)
+        assert renew_deliveries(queue.consumer.channel) == 1
+        assert _scores(redis_url)[tag] > delivered
+        message.ack()
+        assert renew_deliveries(queue.consumer.channel) == 0
+        assert _scores(redis_url) == {}, "an acknowledged message is not brought back"
+        queue.close()
+
+
+def test_renewing_skips_messages_put_back_meanwhile(redis_url: str) -> None:
+    with _connection(redis_url, 60) as conn:
+        queue = conn.SimpleQueue("heartbeat")
+        queue.put({"n": 2})
+        message = queue.get(timeout=5)
+        redis.Redis.from_url(redis_url).zrem("unacked_index", message.delivery_tag)  # as a restore does
+        renew_deliveries(queue.consumer.channel)
+        assert _scores(redis_url) == {}
+        message.ack()
+        queue.close()
+
+
+def test_a_message_of_a_dead_consumer_comes_back_after_the_timeout(redis_url: str) -> None:
+    dead = _connection(redis_url, 1)
+    queue = dead.SimpleQueue("orphaned")
+    queue.put({"n": 3})
+    assert queue.get(timeout=5).payload == {"n": 3}
+    # the consumer "dies": no ack, no close, no heartbeat
+    with _connection(redis_url, 1) as conn:
+        other = conn.SimpleQueue("orphaned")
+        with pytest.raises(other.Empty):
+            other.get(timeout=0.2)
+        time.sleep(1.2)
+        conn.default_channel.qos.restore_visible(num=10, interval=1)
+        again = other.get(timeout=5)
+        assert again.payload == {"n": 3} and again.delivery_info.get("redelivered") is True
+        again.ack()
+        other.close()
+    dead.release()
