@@ -10,12 +10,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import PurePosixPath
 from secrets import token_urlsafe
 from typing import IO, Any, ClassVar
 
 from flask import Flask
+from sqlalchemy import select
 
+from ..db.db import DB
 from ..db.models.tasks import ProcessingTask, TaskFile
 from ..errors import TaskNotFound
 
@@ -27,6 +30,43 @@ DEFAULT_MIMETYPE = "application/octet-stream"
 _MAX_NAME_BYTES = 200
 STORE_CLASSES: dict[str, type[FileStore]] = {}
 """Every file store class defined in this process, by name (``class X(FileStore, name=...)``)."""
+
+# (Celery request of the running task, ids of the files this run wrote or replaced)
+_RUN_FILES: ContextVar[tuple[Any, set[int]] | None] = ContextVar("qhana_run_files", default=None)
+
+
+class TaskRun:
+    """The Celery task run a file is written in: its task id and the files it wrote so far."""
+
+    def __init__(self, request: Any, written: set[int]) -> None:
+        self.celery_task_id: str = request.id
+        self.written = written
+        delivery = request.delivery_info or {}
+        self.repeated = bool(delivery.get("redelivered")) or bool(request.retries)
+
+    @classmethod
+    def current(cls) -> TaskRun | None:
+        """The running Celery task (in a worker), or None (in a request, or called directly)."""
+        from celery import current_task
+
+        request = getattr(current_task, "request", None) if current_task else None
+        if request is None or not request.id or request.called_directly:
+            return None
+        files = _RUN_FILES.get()
+        if files is None or files[0] is not request:  # each run gets a request object of its own
+            files = (request, set())
+            _RUN_FILES.set(files)
+        return cls(request, files[1])
+
+    def earlier_file(self, task_db_id: int, file_name: str, temp: bool) -> TaskFile | None:
+        """A file of this name an earlier run of the same Celery task wrote and this run has
+        not replaced yet (the k-th write of a name replaces the k-th earlier file)."""
+        query = select(TaskFile).where(TaskFile.task_id == task_db_id, TaskFile.celery_task_id == self.celery_task_id, TaskFile.file_name == file_name)
+        query = query.where(TaskFile.file_type == TEMP_FILE_TYPE) if temp else query.where((TaskFile.file_type.is_(None)) | (TaskFile.file_type != TEMP_FILE_TYPE))
+        for info in DB.session.execute(query.order_by(TaskFile.id)).scalars():
+            if info.id not in self.written:
+                return info
+        return None
 
 
 class FileStoreInterface(ABC):
@@ -116,15 +156,36 @@ class FileStore(FileStoreInterface):
     def _release_target(self, target: str) -> None:
         """Undo :meth:`_reserve_target` after the file could not be written (default: nothing)."""
 
+    def _rewrite_target(self, earlier: TaskFile, file_: Any) -> str | None:
+        """Where a repeated task run writes the file replacing ``earlier``, or None to add a new
+        file instead. Default: the earlier file's own target, if the identifier is the target."""
+        data = earlier.file_storage_data
+        return data if self._get_file_identifier(data) == data else None
+
     def _persist_task_file(self, task_db_id: int, file_: Any, file_name: str, folder: str, file_type: str | None, mimetype: str | None, commit: bool) -> TaskFile:
         task = ProcessingTask.get_by_id(task_db_id)
         if task is None:
             raise TaskNotFound(f"No ProcessingTask with id {task_db_id}.")
         mimetype = mimetype or DEFAULT_MIMETYPE
         display_name = self.sanitize_file_name(file_name)
-        target = self._reserve_target(f"task_{task_db_id}/{folder}/{display_name}", file_)
+        run = TaskRun.current()
+        earlier = run.earlier_file(task_db_id, display_name, file_type == TEMP_FILE_TYPE) if run else None
+        if run is not None and earlier is not None and earlier.storage_provider == self.name:
+            target = self._rewrite_target(earlier, file_)
+            if target is not None:
+                with _naming_the_file(target):
+                    self.persist_file(file_, target, mimetype)  # the earlier content stays if this fails
+                earlier.file_storage_data = self._get_file_identifier(target)
+                earlier.file_type, earlier.mimetype = file_type, mimetype
+                run.written.add(earlier.id)
+                earlier.save(commit=commit)
+                return earlier
+        intended = f"task_{task_db_id}/{folder}/{display_name}"
+        with _naming_the_file(intended):
+            target = self._reserve_target(intended, file_)
         try:
-            self.persist_file(file_, target, mimetype)
+            with _naming_the_file(target):
+                self.persist_file(file_, target, mimetype)
         except BaseException:
             self._release_target(target)
             raise
@@ -137,7 +198,13 @@ class FileStore(FileStoreInterface):
             file_type=file_type,
             mimetype=mimetype,
         )
+        if run is not None:
+            info.celery_task_id = run.celery_task_id
         info.save(commit=commit)
+        if run is not None:
+            if info.id is None:
+                DB.session.flush()
+            run.written.add(info.id)
         return info
 
     def persist_task_result(self, task_db_id: int, file_: Any, file_name: str, file_type: str | None, mimetype: str | None, commit: bool = True) -> TaskFile:
@@ -155,3 +222,19 @@ class FileStore(FileStoreInterface):
 
         with open_url_as_file_like_simple(self.get_task_file_url(file_info, external=False)) as handle:
             yield handle
+
+
+@contextmanager
+def _naming_the_file(target: str) -> Iterator[None]:
+    """An OSError while storing a task file names the file (a full disk's ENOSPC does not), so
+    the task log says which output could not be written and why."""
+    try:
+        yield
+    except OSError as err:
+        if str(target) in str(err):
+            raise
+        try:
+            named = type(err)(err.errno, f"{err.strerror or err} while storing {target}")
+        except TypeError:  # an OSError subclass with a constructor of its own
+            raise err from None
+        raise named from err

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ..db.db import DB
 from ..db.models.tasks import TaskFile
-from .base import DEFAULT_MIMETYPE, FileStore
+from .base import DEFAULT_MIMETYPE, FileStore, TaskRun
 
 __all__ = ["LocalFileStore"]
 
@@ -49,14 +49,23 @@ class LocalFileStore(FileStore, name="local_filesystem"):
         folder = self.path_of(str(relative.parent))
         folder.mkdir(parents=True, exist_ok=True)
         stem, suffix = os.path.splitext(relative.name)
+        run = TaskRun.current()
+        repeated = run is not None and run.repeated
         for counter in range(10_000):
             candidate = relative.name if counter == 0 else f"{stem}-{counter}{suffix}"
             try:
                 os.close(os.open(folder / candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
             except FileExistsError:
+                if repeated and not self._is_recorded(str(relative.parent / candidate)):
+                    # written by the earlier run, whose worker died before recording it
+                    return str(relative.parent / candidate)
                 continue
             return str(relative.parent / candidate)
         raise FileExistsError(f"too many files named {relative.name}")
+
+    def _is_recorded(self, file_storage_data: str) -> bool:
+        query = select(TaskFile.id).where(TaskFile.storage_provider == self.name, TaskFile.file_storage_data == file_storage_data)
+        return DB.session.execute(query.limit(1)).first() is not None
 
     def _release_target(self, target: str) -> None:
         """Remove the empty placeholder :meth:`_reserve_target` created for a failed write."""

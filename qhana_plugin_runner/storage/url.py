@@ -23,5 +23,8 @@ class UrlFileStore(FileStore, name="url_file_store"):
     def _get_file_identifier(self, target: str) -> str:
         return target
 
+    def _rewrite_target(self, earlier: Any, file_: Any) -> str | None:
+        return file_ if isinstance(file_, str) else None  # a repeated run records its own URL
+
     def get_file_url(self, file_storage_data: str, external: bool = True) -> str:
         return file_storage_data

@@ -186,6 +186,10 @@ class TaskFile(_Saving, _TaskChild, MODEL):
     file_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     mimetype: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default_factory=utc_now)
+    # the Celery task that wrote the file: when that task runs again (redelivered after its
+    # worker died, or retried), its files replace these instead of being added a second time.
+    # Not a constructor argument: the positional ones above are the plugins' contract.
+    celery_task_id: Mapped[str | None] = mapped_column(String(255), default=None, init=False)
 
     @classmethod
     def get_task_result_files(cls, task: ProcessingTask | int) -> Sequence[TaskFile]:
