@@ -8,10 +8,12 @@ start/target/value/unit, each step exactly href/uiHref/stepId/cleared, and ``pro
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import marshmallow as ma
-from flask import url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import delete
@@ -19,6 +21,7 @@ from sqlalchemy import delete
 from ..db.db import DB
 from ..db.models.tasks import ProcessingTask, TaskFile, TaskUpdateSubscription
 from ..storage import STORE
+from .response_cache import ResponseCache
 from .subscriptions import add_subscription, validate_webhook
 from .util import MaBaseSchema
 
@@ -117,6 +120,42 @@ def task_representation(task: ProcessingTask) -> dict[str, Any]:
     return body
 
 
+_TASK_SCHEMA = TaskStatusSchema()
+
+
+def _finished_cache() -> ResponseCache:
+    cache = current_app.extensions.get("qhana_task_response_cache")
+    if cache is None:
+        cache = current_app.extensions["qhana_task_response_cache"] = ResponseCache(size=4096, ttl=60.0)
+    return cache
+
+
+def _json_response(body: bytes, etag: str | None) -> Response:
+    response = Response(body, status=200, mimetype="application/json")
+    if etag is not None:
+        response.set_etag(etag)
+        if request.if_none_match.contains(etag):
+            response = Response(status=304)
+            response.set_etag(etag)
+    return response
+
+
+def task_response(task_id: int) -> Response:
+    """``GET /tasks/<id>/``: finished tasks are built once per process and then served as is."""
+    cache = _finished_cache()
+    key = (task_id, request.host_url)
+    cached = cache.get(key)
+    if cached is not None:
+        return _json_response(*cached)
+    task = _get_task(task_id)
+    body = json.dumps(_TASK_SCHEMA.dump(task_representation(task)), separators=(",", ":")).encode()
+    if not task.is_finished:
+        return _json_response(body, None)
+    etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    cache.put(key, body, etag)
+    return _json_response(body, etag)
+
+
 def _get_task(task_id: int) -> ProcessingTask:
     task = ProcessingTask.get_by_id(task_id)
     if task is None:
@@ -127,10 +166,14 @@ def _get_task(task_id: int) -> ProcessingTask:
 @TASKS_BLP.route("/<int:task_id>/")
 class TaskView(MethodView):
     @TASKS_BLP.response(200, TaskStatusSchema())
+    @TASKS_BLP.alt_response(304, description="Not modified: If-None-Match names the ETag of this finished task.")
     @TASKS_BLP.alt_response(404, description="No task with this id.")
     def get(self, task_id: int) -> Any:
-        """The task's status, log, progress, steps, outputs and links."""
-        return task_representation(_get_task(task_id))
+        """The task's status, log, progress, steps, outputs and links.
+
+        A finished task's answer carries an ETag; ``If-None-Match`` with it gets 304.
+        """
+        return task_response(task_id)
 
     @TASKS_BLP.arguments(SubscriptionDataSchema(), location="json")
     @TASKS_BLP.response(200, TaskStatusSchema())
