@@ -36,13 +36,17 @@ def redis_transport_options(options: Mapping[str, Any], visibility_timeout: floa
     """``options`` with the runner's defaults for the Redis transport filled in.
 
     Unacknowledged messages older than the timeout are looked for every quarter of it (at most
-    every 10 s), on every such tick (kombu would otherwise scan only every tenth tick).
+    every 10 s), on every such tick (kombu would otherwise scan only every tenth tick). The lock
+    a worker takes for that look expires after a quarter of the timeout too, not after kombu's
+    five minutes: a worker killed while holding it would otherwise stop every restore for that
+    long (restoring is a transaction per message, so an expired lock cannot restore twice).
     """
     merged = dict(options)
     merged.setdefault("visibility_timeout", visibility_timeout)
     timeout = float(merged["visibility_timeout"])
     merged.setdefault("unacked_restore_interval", max(1, min(10, int(timeout / 4))))
     merged.setdefault("unacked_restore_throttle", 1)
+    merged.setdefault("unacked_mutex_expire", max(1, min(300, int(timeout / 4))))
     return merged
 
 

@@ -9,6 +9,7 @@ import time
 import pytest
 import redis
 from kombu import Connection
+from kombu.transport.redis import Mutex
 
 from qhana_plugin_runner.broker_redis import redis_transport_options, renew_deliveries
 
@@ -20,7 +21,8 @@ def _connection(url: str, timeout: float) -> Connection:
 
 
 def _scores(url: str) -> dict[str, float]:
-    return {tag.decode(): score for tag, score in redis.Redis.from_url(url).zrange("unacked_index", 0, -1, withscores=True)}
+    with redis.Redis.from_url(url) as client:
+        return {tag.decode(): score for tag, score in client.zrange("unacked_index", 0, -1, withscores=True)}
 
 
 def test_held_messages_get_a_fresh_delivery_time(redis_url: str) -> None:
@@ -44,7 +46,8 @@ def test_renewing_skips_messages_put_back_meanwhile(redis_url: str) -> None:
         queue = conn.SimpleQueue("heartbeat")
         queue.put({"n": 2})
         message = queue.get(timeout=5)
-        redis.Redis.from_url(redis_url).zrem("unacked_index", message.delivery_tag)  # as a restore does
+        with redis.Redis.from_url(redis_url) as client:
+            client.zrem("unacked_index", message.delivery_tag)  # as a restore does
         renew_deliveries(queue.consumer.channel)
         assert _scores(redis_url) == {}
         message.ack()
@@ -68,3 +71,15 @@ def test_a_message_of_a_dead_consumer_comes_back_after_the_timeout(redis_url: st
         again.ack()
         other.close()
     dead.release()
+
+
+def test_a_restore_lock_left_by_a_dead_worker_expires_soon(redis_url: str) -> None:
+    with _connection(redis_url, 8) as conn:
+        channel = conn.default_channel
+        assert (channel.visibility_timeout, channel.unacked_restore_interval, channel.unacked_mutex_expire) == (8, 2, 2)
+        # a worker killed inside restore_visible leaves the lock behind: take it as kombu does
+        # and never give it back
+        with redis.Redis.from_url(redis_url) as client:
+            held = Mutex(client, channel.unacked_mutex_key, channel.unacked_mutex_expire)
+            held.__enter__()
+            assert 0 < client.pttl(channel.unacked_mutex_key) <= 2000

@@ -434,7 +434,7 @@ def test_redis_broker_from_environment(
     assert celery["broker_url"] == "redis://broker:6379/0"
     assert celery["result_backend"] == "redis://broker:6379/1"
     # a killed worker's tasks come back after two minutes, looked for every 10 s
-    assert celery["broker_transport_options"] == {"visibility_timeout": 120.0, "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
+    assert celery["broker_transport_options"] == {"visibility_timeout": 120.0, "unacked_restore_interval": 10, "unacked_restore_throttle": 1, "unacked_mutex_expire": 30}
     assert not (instance / "celery-broker").exists()
 
 
@@ -442,13 +442,13 @@ def test_redis_visibility_timeout_from_environment(load: Callable[..., Flask], m
     monkeypatch.setenv("BROKER_URL", "redis://broker:6379/0")
     monkeypatch.setenv("BROKER_VISIBILITY_TIMEOUT", "6")
     options = load().config["CELERY"]["broker_transport_options"]
-    assert (options["visibility_timeout"], options["unacked_restore_interval"]) == (6.0, 1)
+    assert (options["visibility_timeout"], options["unacked_restore_interval"], options["unacked_mutex_expire"]) == (6.0, 1, 1)
 
 
 def test_explicit_redis_transport_options_win(load: Callable[..., Flask], instance: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (instance / "config.py").write_text('CELERY = {"broker_url": "redis://broker:6379/0", "broker_transport_options": {"visibility_timeout": 7200, "global_keyprefix": "x"}}\n')
     options = load().config["CELERY"]["broker_transport_options"]
-    assert options == {"visibility_timeout": 7200, "global_keyprefix": "x", "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
+    assert options == {"visibility_timeout": 7200, "global_keyprefix": "x", "unacked_restore_interval": 10, "unacked_restore_throttle": 1, "unacked_mutex_expire": 300}
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "soon"])
