@@ -8,15 +8,18 @@ virtual-plugin table cannot be read.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, redirect, url_for
+from flask import Response, current_app, redirect, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..db.db import DB
 from ..db.models.virtual_plugins import VirtualPlugin
 from ..state import current_runner
 from .util import MaBaseSchema
@@ -41,33 +44,44 @@ class PluginListSchema(MaBaseSchema):
     plugins = ma.fields.List(ma.fields.Nested(PluginEntrySchema()), required=True)
 
 
+# one constant statement (compiled once); parents are filtered here, not with a varying IN list
+_VIRTUAL_QUERY = select(
+    VirtualPlugin.parent_id, VirtualPlugin.name, VirtualPlugin.version, VirtualPlugin.href, VirtualPlugin.description, VirtualPlugin.tags
+).order_by(VirtualPlugin.id)
+
+
 def _virtual_entries(parents: dict[str, str]) -> list[dict[str, Any]]:
-    """Virtual plugins whose parent (identifier or name) is a listed plugin."""
+    """Virtual plugins whose parent (identifier or name) is a listed plugin (columns only, no ORM objects)."""
     if not parents:
         return []
+    from ..plugin_host.base import plugin_identifier
+
     try:
-        virtual = VirtualPlugin.get_all(for_parents=list(parents))
+        rows = DB.session.execute(_VIRTUAL_QUERY).all()
     except SQLAlchemyError:
+        DB.session.rollback()
         _LOG.exception("Virtual plugins could not be read; listing the loaded plugins only")
         return []
     return [
         {
-            "name": v.name,
-            "version": v.version,
-            "identifier": v.identifier,
-            "api_root": v.href,
-            "description": v.description,
-            "tags": v.tag_list,
+            "name": name,
+            "version": version,
+            "identifier": plugin_identifier(name, version),
+            "apiRoot": href,
+            "description": description,
+            "tags": [tag.strip() for tag in tags.splitlines() if tag.strip()],
         }
-        for v in virtual
+        for parent, name, version, href, description, tags in rows
+        if parent in parents
     ]
 
 
-@PLUGINS_BLP.route("/")
-class PluginsView(MethodView):
-    @PLUGINS_BLP.response(200, PluginListSchema())
-    def get(self) -> dict[str, Any]:
-        """All loaded plugins with an API, and the virtual plugins of those plugins."""
+def _loaded_entries() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The loaded plugins' entries for this host, built once (the plugin set is fixed at start-up)."""
+    cache = current_app.extensions.setdefault("qhana_plugin_list_cache", {})
+    key = request.host_url
+    cached = cache.get(key)
+    if cached is None:
         entries: list[dict[str, Any]] = []
         parents: dict[str, str] = {}
         for plugin in current_runner.plugins.with_api():
@@ -76,16 +90,28 @@ class PluginsView(MethodView):
                     "name": plugin.name,
                     "version": plugin.version,
                     "identifier": plugin.identifier,
-                    "api_root": url_for("plugins-api.PluginView", plugin=plugin.identifier, _external=True),
+                    "apiRoot": url_for("plugins-api.PluginView", plugin=plugin.identifier, _external=True),
                     "description": plugin.description,
                     "tags": list(plugin.tags),
                 }
             )
             parents[plugin.identifier] = plugin.identifier
             parents[plugin.name] = plugin.identifier
-        entries.extend(_virtual_entries(parents))
+        if len(cache) < 64:  # one entry per host name the runner is reached by
+            cache[key] = (entries, parents)
+        cached = (entries, parents)
+    return cached
+
+
+@PLUGINS_BLP.route("/")
+class PluginsView(MethodView):
+    @PLUGINS_BLP.response(200, PluginListSchema())
+    def get(self) -> Response:
+        """All loaded plugins with an API, and the virtual plugins of those plugins."""
+        loaded, parents = _loaded_entries()
+        entries = loaded + _virtual_entries(parents)
         entries.sort(key=lambda e: (e["name"], e["version"]))
-        return {"plugins": entries}
+        return Response(json.dumps({"plugins": entries}, separators=(",", ":")), mimetype="application/json")
 
 
 @PLUGINS_BLP.route("/<string:plugin>/")
