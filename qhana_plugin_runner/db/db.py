@@ -8,10 +8,11 @@ which existing plugins rely on.
 from __future__ import annotations
 
 from blinker import Namespace
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, MappedAsDataclass
+
+from .lazy_migrate import LazyMigrate
 
 __all__ = ["DB", "MODEL", "REGISTRY", "MIGRATE", "DB_SIGNALS", "NAMING_CONVENTION"]
 
@@ -31,5 +32,5 @@ class _Base(MappedAsDataclass, DeclarativeBase):
 DB = SQLAlchemy(model_class=_Base)
 MODEL = DB.Model
 REGISTRY = MODEL.registry
-MIGRATE = Migrate()
+MIGRATE = LazyMigrate()  # flask_migrate.Migrate, imported on first use
 DB_SIGNALS = Namespace()
