@@ -12,7 +12,8 @@ messages it still holds (:class:`VisibilityHeartbeat`), so a task that runs, or 
 ETA, longer than the timeout is not handed to a second worker while its own worker lives.
 
 :func:`redis_transport_options` gives the transport options; :func:`init_celery` adds the
-heartbeat step to every worker.
+heartbeat step to every worker. :class:`Transport` fixes how a channel closes after the broker
+went away.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from celery import bootsteps
+from kombu.transport import redis
 
-__all__ = ["REDIS_SCHEMES", "redis_transport_options", "VisibilityHeartbeat"]
+__all__ = ["REDIS_SCHEMES", "redis_transport_options", "VisibilityHeartbeat", "Channel", "Transport"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -48,6 +50,34 @@ def redis_transport_options(options: Mapping[str, Any], visibility_timeout: floa
     merged.setdefault("unacked_restore_throttle", 1)
     merged.setdefault("unacked_mutex_expire", max(1, min(300, int(timeout / 4))))
     return merged
+
+
+class Channel(redis.Channel):
+    """kombu's Redis channel, closed completely also when the broker has gone away.
+
+    kombu's ``close`` first reads the pending BRPOP answer; on a dead connection that raises and
+    leaves the channel open. Celery's consumer then drops the transport's connection and closes
+    the channel again, which fails with ``AttributeError`` (the transport has no client any
+    more) while putting back held messages, and the worker stops for good ("Unrecoverable
+    error"). Trying again at once, while the transport still has its client, closes it; the
+    held messages then come back through the visibility timeout.
+    """
+
+    def close(self) -> None:
+        for attempt in range(3):
+            try:
+                super().close()
+                return
+            except self.connection_errors:
+                if self.closed or attempt == 2:
+                    raise
+
+
+class Transport(redis.Transport):
+    """kombu's Redis transport with :class:`Channel`; registered for ``redis://`` and
+    ``rediss://`` by :mod:`qhana_plugin_runner.celery`."""
+
+    Channel = Channel
 
 
 class VisibilityHeartbeat(bootsteps.StartStopStep):

@@ -92,15 +92,26 @@ def _record_failure(task: Task, err: Exception) -> None:
 
 
 def _fail_unsent_task(db_id: Any, task_name: str, err: Exception) -> None:
-    if not isinstance(db_id, int) or not has_app_context():
+    """Mark the ProcessingTask FAILURE; also in a worker, where Celery sends a chain's next task
+    (``save_task_result``) after the task body, outside its app context."""
+    if not isinstance(db_id, int):
         return
     from .tasks.bookkeeping import finish_task
 
-    finish_task(db_id, "FAILURE", f"Could not send task {task_name} to the task queue: {err!r}")
+    log = f"Could not send task {task_name} to the task queue: {err!r}"
+    if has_app_context():
+        finish_task(db_id, "FAILURE", log)
+        return
+    app = getattr(CELERY, "flask_app", None)
+    if app is not None:
+        with app.app_context():
+            finish_task(db_id, "FAILURE", log)
 
 
 # filesystem:// (the embedded broker) gets atomic message files; see broker_fs.py
 TRANSPORT_ALIASES["filesystem"] = "qhana_plugin_runner.broker_fs:Transport"
+# redis:// gets a channel that survives losing the broker; see broker_redis.py
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "qhana_plugin_runner.broker_redis:Transport"
 
 CELERY = Celery("qhana_plugin_runner.celery", task_cls=FlaskTask)
 CELERY.flask_app = None  # type: ignore[attr-defined]

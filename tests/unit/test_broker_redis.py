@@ -5,13 +5,16 @@ visibility timeout."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from kombu import Connection
 from kombu.transport.redis import Mutex
 
-from qhana_plugin_runner.broker_redis import redis_transport_options, renew_deliveries
+import qhana_plugin_runner.celery  # noqa: F401  (registers the runner's transport for redis://)
+from qhana_plugin_runner.broker_redis import Channel, redis_transport_options, renew_deliveries
 
 pytestmark = pytest.mark.redis
 
@@ -83,3 +86,39 @@ def test_a_restore_lock_left_by_a_dead_worker_expires_soon(redis_url: str) -> No
             held = Mutex(client, channel.unacked_mutex_key, channel.unacked_mutex_expire)
             held.__enter__()
             assert 0 < client.pttl(channel.unacked_mutex_key) <= 2000
+
+
+def test_a_channel_closes_after_the_broker_went_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the broker connection breaks while the worker holds a message, Celery's consumer
+    closes the channel, drops the transport's client and closes the channel again. kombu's
+    channel stayed open when the first close met the broken connection, and the second close
+    raised AttributeError ('NoneType' object has no attribute 'hostname'): the worker stopped
+    with "Unrecoverable error" and never came back."""
+    from fault_tools import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    try:
+        conn = Connection(server.url, transport_options=redis_transport_options({}, 60))
+        channel = conn.default_channel
+        assert isinstance(channel, Channel)
+        queue = conn.SimpleQueue("lost-broker")
+        queue.put({"n": 4})
+        queue.get(timeout=5)  # held, not acknowledged
+        server.stop()
+        broken = [redis.exceptions.ConnectionError("Connection closed by server.")]
+        real_disconnect = type(channel)._disconnect_pools
+
+        def disconnect_once_broken(self: Any) -> None:
+            if broken:
+                raise broken.pop()
+            real_disconnect(self)
+
+        monkeypatch.setattr(type(channel), "_disconnect_pools", disconnect_once_broken)
+        with pytest.raises(redis.exceptions.ConnectionError):
+            channel.close()  # the held message cannot be put back: the broker is away
+        assert channel.closed
+        conn.transport.client = None  # what Connection.collect() does next
+        channel.close()
+        conn.release()
+    finally:
+        server.stop()
