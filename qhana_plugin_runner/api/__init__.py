@@ -16,6 +16,7 @@ from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, jsonify
 from flask_smorest import Api
 from flask_smorest.globals import current_api
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..errors import BrokerUnavailable
@@ -96,6 +97,16 @@ def _register_error_handlers(app: Flask) -> None:
         response = jsonify(_error_body(503, "Service Unavailable", str(err)))
         response.status_code = 503
         response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(err: DBAPIError) -> Any:
+        # the database cannot be reached (restart, failover): a client should try again soon
+        _LOG.warning("Database unavailable while serving a request: %s", err.orig or err)
+        response = jsonify(_error_body(503, "Service Unavailable", "The database is unavailable; try again shortly."))
+        response.status_code = 503
+        response.headers["Retry-After"] = "2"
         return response
 
     @app.errorhandler(Exception)

@@ -4,7 +4,8 @@ save an error. Their wire names are part of the contract and must never change.
 
 Every change is committed first and announced afterwards (signals after commit). A finished
 task never changes again: a late or repeated message for it is logged and ignored, so the
-first answer that says SUCCESS or FAILURE is the final one.
+first answer that says SUCCESS or FAILURE is the final one. That also makes them safe to run
+again, which they do while the database cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..celery import CELERY, current_flask_app
 from ..db.db import DB
@@ -26,6 +28,15 @@ __all__ = ["add_step", "save_task_result", "save_task_error", "finish_task", "TA
 
 TASK_LOGGER = get_task_logger("qhana-plugin-runner")
 _LOG = logging.getLogger(__name__)
+
+# A database that is away for a while (restart, failover) must not leave a task PENDING for
+# good: these tasks are idempotent, so they are tried again, for about four minutes in all.
+_UNTIL_THE_DATABASE_IS_BACK: dict[str, Any] = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "max_retries": 12,
+}
 
 
 def _load(db_id: int) -> ProcessingTask:
@@ -77,7 +88,7 @@ def finish_task(db_id: int, status: str, log: str | None) -> bool:
     return True
 
 
-@CELERY.task(name="qhana-plugin-runner.save-result", bind=True, ignore_result=True)
+@CELERY.task(name="qhana-plugin-runner.save-result", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def save_task_result(self: Any, task_log: str | None, db_id: int) -> None:
     """Mark the task SUCCESS; ``task_log`` (the previous task's return value) is appended."""
     if task_log is not None and not isinstance(task_log, str):
@@ -86,7 +97,7 @@ def save_task_result(self: Any, task_log: str | None, db_id: int) -> None:
     _forget(self.request.parent_id)
 
 
-@CELERY.task(name="qhana-plugin-runner.save-error", bind=True, ignore_result=True)
+@CELERY.task(name="qhana-plugin-runner.save-error", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def save_task_error(self: Any, failing_task_id: str, db_id: int) -> None:
     """Errback: mark the task FAILURE with the exception and traceback of ``failing_task_id``."""
     record = CeleryTaskFailure.pop(failing_task_id)
@@ -109,7 +120,7 @@ def _details_from_backend(failing_task_id: str) -> str:
     return f"Task {failing_task_id} failed; no details were recorded."
 
 
-@CELERY.task(name="qhana-plugin-runner.add-step", bind=True, ignore_result=True)
+@CELERY.task(name="qhana-plugin-runner.add-step", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def add_step(
     self: Any,
     task_log: str,
