@@ -49,6 +49,9 @@ class Topology:
     beat: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
     port: int = 0
+    # a folder for the processes' bytecode caches: with PYTHONDONTWRITEBYTECODE set (as in CI)
+    # every process would compile every module again, which makes each start take many seconds
+    pycache: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
     _logs: dict[str, IO[bytes]] = field(default_factory=dict, init=False)
 
@@ -77,11 +80,15 @@ class Topology:
             DEFAULT_LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
         )
+        if self.pycache is not None:
+            env.update(PYTHONPYCACHEPREFIX=str(self.pycache), PYTHONDONTWRITEBYTECODE="")
         env.update(self.extra_env)
         env.update(extra)
         return env
 
     def _start(self, name: str, mode: str, **extra: str) -> subprocess.Popen[bytes]:
+        if name in self._logs:  # started again after a stop: one log file, appended to
+            self._logs[name].close()
         log = self._logs[name] = (self.workdir / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "qhana_plugin_runner.deploy"],
@@ -130,9 +137,11 @@ class Topology:
     def ping_workers(self) -> list[str]:
         from celery import Celery
 
+        # a connection of its own: kombu's shared pool may hold one from before a broker restart
         app = Celery(broker=self.broker_url)
         try:
-            replies = app.control.ping(timeout=1.0) or []
+            with app.connection_for_write() as connection:
+                replies = app.control.ping(timeout=1.0, connection=connection) or []
         finally:
             app.close()
         return sorted(name for reply in replies for name in reply)
@@ -142,7 +151,8 @@ class Topology:
 
         app = Celery(broker=self.broker_url)
         try:
-            return app.control.inspect(timeout=2.0).stats() or {}
+            with app.connection_for_write() as connection:
+                return app.control.inspect(timeout=2.0, connection=connection).stats() or {}
         finally:
             app.close()
 
