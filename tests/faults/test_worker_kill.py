@@ -41,6 +41,19 @@ def _wait_answering(topology: Topology, number: int, timeout: float = 60) -> Non
         assert time.monotonic() < deadline, f"worker{number} did not answer within {timeout} s"
 
 
+def test_a_task_longer_than_the_visibility_timeout_runs_once(topology: Topology) -> None:
+    """The workers renew the delivery time of what they hold, so a live worker's long task is
+    not put back into the queue for a second worker after the 6 s visibility timeout."""
+    session = requests.Session()
+    urls = [submit(session, topology.url, FAULTS, {"text": f"long {n}", "before": 0, "after": 10}) for n in range(2)]
+    bodies = wait_final(session, urls, timeout=60)
+    runs = _runs(topology)
+    summary("long-task", [body["status"] for body in bodies.values()], seconds_each=10, visibility_timeout_s=6, runs=sum(len([e for e in runs[task_id(url)] if e[1] == "start"]) for url in urls))
+    assert [body["status"] for body in bodies.values()] == ["SUCCESS", "SUCCESS"]
+    for url in urls:
+        assert [event for _, event in runs[task_id(url)]] == ["start", "wrote", "done"]
+
+
 def test_sigkilled_workers_lose_no_task_and_write_no_output_twice(topology: Topology) -> None:
     session = requests.Session()
     texts = {n: f"kill test input {n}" for n in range(TASKS)}
