@@ -19,8 +19,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-extras --python $(PYTHON)
+# Bytecode is compiled once here: machines that set PYTHONDONTWRITEBYTECODE would otherwise
+# compile every module from source in every process (seconds per start on a 2-core machine).
+$(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
+	$(VENV)/bin/python -m compileall -q qhana_plugin_runner plugins
 	@touch $@
 
 setup: $(VENV)/.synced ## create .venv from the lock file
