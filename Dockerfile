@@ -42,7 +42,7 @@ RUN apt-get update \
     && useradd --create-home --uid 1000 --user-group runner
 COPY --from=build /app /app
 RUN mkdir -p /app/instance \
-    && chown runner:runner /app/instance /app/git-plugins /app/extra-plugins
+    && chown -R runner:runner /app/instance /app/git-plugins /app/extra-plugins
 ENV PATH=/app/.venv/bin:${PATH} \
     PYTHONUNBUFFERED=1 \
     FLASK_APP=qhana_plugin_runner \
