@@ -27,11 +27,13 @@ from typing import Any
 from celery import bootsteps
 from kombu.transport import redis
 
+from .config import REDIS_BROKER_SCHEMES
+
 __all__ = ["REDIS_SCHEMES", "redis_transport_options", "VisibilityHeartbeat", "Channel", "Transport"]
 
 _LOG = logging.getLogger(__name__)
 
-REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
+REDIS_SCHEMES = REDIS_BROKER_SCHEMES
 
 
 def redis_transport_options(options: Mapping[str, Any], visibility_timeout: float) -> dict[str, Any]:

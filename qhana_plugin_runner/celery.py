@@ -119,14 +119,17 @@ CELERY.flask_app = None  # type: ignore[attr-defined]
 
 def init_celery(app: Flask) -> Celery:
     """Configure ``CELERY`` from ``app.config["CELERY"]`` and bind it to ``app``."""
-    from .broker_redis import VisibilityHeartbeat
+    from .config import REDIS_BROKER_SCHEMES
     from .tasks.cleanup import beat_schedule
 
     _drop_connections(CELERY)
     # core's periodic jobs; plugins add theirs in on_after_finalize / on_after_configure
     CELERY.conf.update(app.config["CELERY"], beat_schedule=beat_schedule(app.config))
     CELERY.flask_app = app  # type: ignore[attr-defined]
-    CELERY.steps["consumer"].add(VisibilityHeartbeat)  # a set: adding it again changes nothing
+    if str(CELERY.conf.broker_url or "").startswith(REDIS_BROKER_SCHEMES):
+        from .broker_redis import VisibilityHeartbeat  # imports kombu's Redis transport
+
+        CELERY.steps["consumer"].add(VisibilityHeartbeat)  # a set: adding it again changes nothing
     app.extensions["celery"] = CELERY
     # the runner's own tasks, by name (never as a side effect of another import)
     from .plugin_utils import interop  # noqa: F401

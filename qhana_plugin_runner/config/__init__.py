@@ -21,7 +21,6 @@ from typing import Any
 
 from flask import Flask
 
-from ..broker_redis import REDIS_SCHEMES, redis_transport_options
 from ..errors import ConfigError
 from .defaults import DEFAULT_QUEUE, DebugConfig, ProductionConfig, TestingConfig
 from .env import apply_env_overrides
@@ -32,7 +31,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["load_config", "finalize", "SETTINGS_ENV_VAR"]
+__all__ = ["load_config", "finalize", "SETTINGS_ENV_VAR", "REDIS_BROKER_SCHEMES"]
+
+# broker URLs served by kombu's Redis transport (and the runner's fixes in broker_redis.py);
+# kept here so neither config nor celery.py imports that transport for other brokers
+REDIS_BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
 
 SETTINGS_ENV_VAR = "QHANA_PLUGIN_RUNNER_SETTINGS"
 EMBEDDED_BROKER_PREFIX = "filesystem://"
@@ -232,7 +235,9 @@ def _celery_config(config: Mapping[str, Any], instance: Path) -> dict[str, Any]:
             results = instance / "celery-results"
             results.mkdir(parents=True, exist_ok=True)
             celery["result_backend"] = f"file://{results}"
-    elif str(broker).startswith(REDIS_SCHEMES):
+    elif str(broker).startswith(REDIS_BROKER_SCHEMES):
+        from ..broker_redis import redis_transport_options  # imports kombu's Redis transport
+
         # a killed worker's tasks come back after this time, not after Celery's default hour
         options = celery.get("broker_transport_options") or {}
         celery["broker_transport_options"] = redis_transport_options(options, config["BROKER_VISIBILITY_TIMEOUT"])
