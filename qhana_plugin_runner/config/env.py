@@ -31,7 +31,8 @@ def _float(value: str) -> float:
     return float(value.strip())
 
 
-def _bool(value: str) -> bool:
+def parse_bool(value: str) -> bool:
+    """true/false, yes/no, on/off, 1/0 (any case; empty is false); else ValueError."""
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
@@ -107,7 +108,7 @@ ENV_OVERRIDES: tuple[EnvOverride, ...] = (
     EnvOverride("DEFAULT_LOG_SEVERITY", "LOG_LEVEL", description="the same as `DEFAULT_LOG_LEVEL` (read after it, so it wins when both are set)"),
     EnvOverride("BROKER_POLLING_INTERVAL", "BROKER_POLLING_INTERVAL", _float, description="seconds between polls of the filesystem broker"),
     EnvOverride("BROKER_VISIBILITY_TIMEOUT", "BROKER_VISIBILITY_TIMEOUT", _float, description="Redis broker: seconds after which the tasks of a worker that died (SIGKILL, out of memory) are delivered to another worker"),
-    EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", _bool, description="log every SQL statement"),
+    EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", parse_bool, description="log every SQL statement"),
     EnvOverride("WEBHOOK_SECRET", "WEBHOOK_SECRET", description="key of the HMAC-SHA256 signature of webhook calls; unset: calls are not signed"),
     EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL", description="Redis URL on which task changes are published so event streams on any host wake at once"),
     EnvOverride("TASK_RETENTION_DAYS", "TASK_RETENTION_DAYS", _float, description="finished tasks and their files older than this many days are removed by the periodic cleanup (Celery beat); `0` keeps everything"),

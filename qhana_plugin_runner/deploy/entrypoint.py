@@ -24,6 +24,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..config.env import parse_bool
 from .git_plugins import fetch_git_plugins, parse_git_plugins
 from .wait import WaitSettings, WaitTimeout, wait_for_hosts
 
@@ -31,18 +32,16 @@ __all__ = ["main", "command_for", "MODES"]
 
 MODES = ("server", "worker", "beat", "migrate")
 CELERY_APP = "qhana_plugin_runner.celery_worker:CELERY"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 def env_flag(environ: Mapping[str, str], name: str) -> bool:
-    """A boolean variable; ``"false"`` is false (the original image read it with ``bool(str)``)."""
-    raw = environ.get(name, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ValueError(f"{name}={environ[name]!r}: expected true/false, yes/no, on/off or 1/0")
+    """A boolean variable, read as the runner's configuration reads them (``"false"`` is false;
+    the original image read it with ``bool(str)``)."""
+    raw = environ.get(name, "")
+    try:
+        return parse_bool(raw)
+    except ValueError as err:
+        raise ValueError(f"{name}={raw!r}: {err}") from None
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

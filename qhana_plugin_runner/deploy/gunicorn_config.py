@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..config.env import parse_bool
+
 
 def _int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
@@ -27,6 +29,14 @@ def _int(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "")
+    try:
+        return parse_bool(raw)
+    except ValueError as err:
+        raise SystemExit(f"{name}={raw!r}: {err}") from None
+
+
 wsgi_app = "qhana_plugin_runner:create_app()"
 bind = [f"{os.environ.get('SERVER_HOST', '0.0.0.0')}:{_int('SERVER_PORT', 8080)}"]
 worker_class = "gthread"
@@ -37,7 +47,7 @@ graceful_timeout = 30
 keepalive = 5
 loglevel = os.environ.get("DEFAULT_LOG_LEVEL", "info").lower()
 errorlog = "-"
-accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "").lower() in {"1", "true", "yes", "on"} else None
+accesslog = "-" if _flag("GUNICORN_ACCESS_LOG") else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # heartbeat files in memory, not on a (possibly slow, overlay) disk
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None

@@ -45,7 +45,7 @@ PARSER_FORMATS = {
     "_str": "text",
     "_int": "integer",
     "_float": "number",
-    "_bool": "`true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`",
+    "parse_bool": "`true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`",
     "_path_list": "`:`-separated list",
     "_json_object": "JSON object",
     "_url_map": "JSON object `{regex: replacement}`",
