@@ -58,6 +58,10 @@ class ProductionConfig:
     SQLITE_BUSY_TIMEOUT_MS = 30_000
 
     CORS_ORIGINS: str | list[str] = "*"
+    # pages allowed to frame the micro-frontends and talk to microfrontend.js (web/framing.py)
+    MICROFRONTEND_PARENT_ORIGINS: str | list[str] | None = None
+    # /debug/ pages (route list, micro-frontend debugger, task pages); None: on in debug mode
+    DEBUG_PAGES: bool | None = None
 
     # webhooks, event streams, plugin-to-plugin calls (see docs/configuration.md)
     WEBHOOK_SECRET: str | None = None

@@ -11,7 +11,8 @@ __all__ = ["init_web"]
 
 
 def init_web(app: Flask) -> None:
-    """Jinja helpers, framing rules, CORS, body limits, ProxyFix behind reverse proxies."""
+    """Jinja helpers, framing rules, CORS, body limits, debug pages, ProxyFix behind proxies."""
+    from .debug import init_debug_pages
     from .framing import init_framing
     from .jinja_helpers import register_jinja_helpers
     from .licenses import LICENSES_BLP
@@ -21,6 +22,7 @@ def init_web(app: Flask) -> None:
     init_framing(app)
     init_request_limits(app)
     app.register_blueprint(LICENSES_BLP)
+    init_debug_pages(app)
     CORS(app, origins=app.config.get("CORS_ORIGINS", "*"))
     count = int(app.config.get("REVERSE_PROXY_COUNT") or 0)
     if count > 0:

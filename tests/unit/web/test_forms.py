@@ -184,6 +184,22 @@ def test_enum_field_is_a_select_with_labels(app: Flask) -> None:
     assert options == [("red", "Red", False), ("blue", "Blue", True)]
 
 
+def test_enum_field_as_radio_group(app: Flask) -> None:
+    class RadioSchema(FrontendFormBaseSchema):
+        colour = EnumField(Colour, required=True, metadata={"label": "Colour", "input_type": "radio"})
+
+    doc = parse(render(app, RadioSchema(), values={"colour": "blue"}))
+    group = doc.find(id="colour")
+    assert group.attrs["role"] == "radiogroup"
+    radios = [
+        (r.attrs["name"], r.attrs["value"], "checked" in r.attrs, "required" in r.attrs, r.parent.text.strip())
+        for r in group.find_all("input")
+    ]
+    assert radios == [("colour", "red", False, True, "Red"), ("colour", "blue", True, True, "Blue")]
+    label = doc.find(id="colour-label")
+    assert label.text.strip().startswith("Colour") and "for" not in label.attrs
+
+
 def test_select_options_from_schema_extras_and_enum_values(app: Flask) -> None:
     class ExtrasSchema(FrontendFormBaseSchema):
         backend = ma.fields.String(metadata={"input_type": "select"})
