@@ -9,7 +9,8 @@
  * it asks the host for data and plugin URLs and fills the answers into the inputs.
  *
  * Allowed parent origins come from the data-parent-origins attribute of this <script> tag
- * (space separated). Without it, messages go to "*" and every incoming message is accepted.
+ * (space separated), plus the page's own origin. Without it, messages go to "*" and incoming
+ * messages are accepted from the host window only (not from sibling or child frames).
  *
  * Plugins can hook in through window._qhana_microfrontend_state:
  *   messageHandler(event) -> true when the message was handled,
@@ -81,6 +82,10 @@
                 console.warn("microfrontend.js: ignoring invalid parent origin", entry);
             }
         }
+        // the runner's own pages (the /debug/ debugger) may frame it too: frame-ancestors 'self'
+        if (window.location.origin && window.location.origin !== "null" && !origins.includes(window.location.origin)) {
+            origins.push(window.location.origin);
+        }
         return origins;
     }
 
@@ -113,10 +118,13 @@
     }
 
     function acceptsMessage(event) {
+        if (event.source !== hostWindow) {
+            return false; // a sibling frame, a child frame or a window it opened
+        }
         if (allowedOrigins === null) {
             return true;
         }
-        if (event.source !== hostWindow || !allowedOrigins.includes(event.origin)) {
+        if (!allowedOrigins.includes(event.origin)) {
             return false;
         }
         hostOrigin = event.origin;
@@ -421,8 +429,10 @@
         if (state.formSubmitHandler && state.formSubmitHandler(event, dataInputs, censored.privateInputs)) {
             return;
         }
-        const url = submitter && submitter.hasAttribute("formaction") ? submitter.formAction : form.action;
-        const method = submitter && submitter.hasAttribute("formmethod") ? submitter.formMethod : form.method;
+        // getAttribute, not form.action/form.method: an input named "action" or "method" (the
+        // scipy minimizer has one) shadows those properties of the form element
+        const url = submitter && submitter.hasAttribute("formaction") ? submitter.formAction : new URL(form.getAttribute("action") || "", window.location.href).toString();
+        const method = submitter && submitter.hasAttribute("formmethod") ? submitter.formMethod : form.getAttribute("method") || "post";
         const submitMessage = {
             type: "form-submit",
             formData: censored.formData,

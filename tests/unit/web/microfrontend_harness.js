@@ -491,6 +491,23 @@ const scenarios = {
         assert.equal(url.searchParams.get("inputStr"), "hello");
     },
 
+    async "submit-shadowed-form-properties"() {
+        // inputs named "method" and "action" shadow form.method/form.action in a real DOM
+        const methodInput = h("input", { type: "text", name: "method", id: "method", value: "Nelder-Mead" });
+        const actionInput = h("input", { type: "text", name: "action", id: "action", value: "go" });
+        const form = apiForm([methodInput, actionInput], { method: "post", action: "/plugins/min/process/", "data-target": "api" });
+        Object.defineProperty(form, "method", { value: methodInput });
+        Object.defineProperty(form, "action", { value: actionInput });
+        const world = makeWorld({ body: [form] });
+        world.run();
+        world.submit(form, null);
+        await flush();
+        const call = world.fetchCalls[0];
+        assert.equal(call.init.method, "POST");
+        assert.equal(new URL(call.url).pathname, "/plugins/min/process/");
+        assert.equal(world.ofType("form-submit").length + world.ofType("form-error").length, 1);
+    },
+
     async "submit-error-json"() {
         const form = apiForm();
         const body = { code: 422, status: "Unprocessable Entity", errors: { form: { inputStr: ["Missing"] } } };
@@ -729,6 +746,15 @@ const scenarios = {
         world.receive("ui-submit-status", "http://other.example:8080");
         const replies = world.posted.filter((p) => p.message.type === "ui-submit-status");
         assert.deepEqual(replies.map((p) => p.origin), ["http://other.example:8080"]);
+    },
+
+    async "foreign-source-default"() {
+        const world = makeWorld();
+        world.run();
+        world.receive("ui-submit-status", "https://evil.example", { postMessage() {} });
+        assert.equal(world.ofType("ui-submit-status").length, 0, "a sibling frame's message is ignored");
+        world.receive("ui-submit-status", "https://any.example");
+        assert.equal(world.ofType("ui-submit-status").length, 1, "without configured origins the host window is trusted");
     },
 
     async "origins-parent-not-allowed"() {

@@ -44,6 +44,8 @@ SCENARIOS = [
     "origins-known-parent",
     "origins-unknown-parent",
     "origins-parent-not-allowed",
+    "foreign-source-default",
+    "submit-shadowed-form-properties",
 ]
 
 

@@ -531,6 +531,7 @@
         $("task-link").href = absoluteUrl;
         $("task-outputs").replaceChildren(element("li", { className: "debug-muted", text: "none yet" }));
         $("task-log").textContent = "";
+        delete $("task-links").dataset.shown;
         if (id && config.taskPageUrl) {
             const page = config.taskPageUrl.replace(/\/0\/$/, "/" + id + "/");
             if (window.location.pathname !== page) {
@@ -586,6 +587,7 @@
         if (log.textContent !== (task.log || "")) {
             log.textContent = task.log || "";
         }
+        renderLinks(task.links || []);
         if (task.status !== "PENDING" && !followed.outputsShown) {
             followed.outputsShown = true;
             renderOutputs(task.outputs || []);
@@ -616,6 +618,22 @@
         }
         if (!open) {
             followed.stepHref = null;
+        }
+    }
+
+    function renderLinks(links) {
+        const list = $("task-links");
+        const key = JSON.stringify(links);
+        if (list.dataset.shown === key) {
+            return;
+        }
+        list.dataset.shown = key;
+        list.replaceChildren();
+        for (const link of links) {
+            list.append(element("li", {}, [element("span", { text: link.type + ": " }), element("a", { href: link.href, target: "_blank", rel: "noopener", text: link.href })]));
+        }
+        if (!links.length) {
+            list.append(element("li", { className: "debug-muted", text: "none" }));
         }
     }
 
