@@ -198,6 +198,6 @@ def data_sources() -> Response:
 
 def _initial_url() -> str:
     url = request.args.get("url", "")
-    if url and not (url.startswith("/") or re.match(r"^https?://", url)):
+    if url and not ((url.startswith("/") and not url.startswith("//")) or re.match(r"^https?://", url)):
         abort(HTTPStatus.BAD_REQUEST, message="url must be a path on this runner or an http(s) URL.")
     return url
