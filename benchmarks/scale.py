@@ -205,7 +205,7 @@ def _fill_statements(kind: str) -> list[str]:
     """INSERT ... SELECT statements that create finished tasks :lo..:hi (ids fixed by the series)
     with one output each, and on every 10th task two steps, a temp file and a link."""
     if kind == "postgresql":
-        series = "generate_series(:lo, :hi) AS s(i)"
+        series = "generate_series(CAST(:lo AS INTEGER), CAST(:hi AS INTEGER)) AS s(i)"
         prefix, source = "", series
         json_empty, nl, ts = "CAST('{}' AS JSON)", "chr(10)", "TIMESTAMPTZ '2026-01-01 00:00:00+00'"
     else:
