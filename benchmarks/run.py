@@ -19,68 +19,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from bench_common import (
+    CELERY_APP,
+    DEFAULT_POSTGRES,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    base_env,
+    free_port,
+    fresh_postgres_database,
+    machine_facts,
+    migrate,
+    production_env,
+)
+
 DEFAULT_CLIENT = ROOT.parent / "shared" / "bench" / "runner_bench.py"
-PYTHON = sys.executable
-CELERY_APP = "qhana_plugin_runner.celery_worker:CELERY"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def machine_facts() -> dict[str, object]:
-    cpu_model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    mem_kb = 0
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        mem_kb = int(meminfo.read_text().split()[1])
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip())
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "loadavg_before": [round(x, 2) for x in os.getloadavg()],
-        "commit": commit + ("-dirty" if dirty else ""),
-    }
-
-
-def base_env(instance: Path) -> dict[str, str]:
-    cleared = ("BROKER_URL", "RESULT_BACKEND", "SQLALCHEMY_", "FLASK_", "WAIT_", "GIT_PLUGINS", "CONTAINER_MODE", "EVENT_BUS_URL", "QHANA_PLUGIN_RUNNER_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(cleared)}
-    env.update(
-        QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER=str(instance),
-        PLUGIN_FOLDERS=str(ROOT / "plugins"),
-        DEFAULT_LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def migrate(env: dict[str, str]) -> None:
-    subprocess.run([PYTHON, "-m", "flask", "--app", "qhana_plugin_runner", "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
 
 
 def embedded_setup(workdir: Path, port: int) -> tuple[dict[str, str], list[tuple[str, str]], object]:
@@ -95,26 +56,14 @@ def embedded_setup(workdir: Path, port: int) -> tuple[dict[str, str], list[tuple
 def production_setup(workdir: Path, port: int, postgres: str, redis_url: str) -> tuple[dict[str, str], list[tuple[str, str]], object]:
     """The compose file's set-up: gunicorn 2 processes, a 16-thread worker, Redis, PostgreSQL."""
     import redis
-    import sqlalchemy as sa
 
-    name = f"qhana_bench_{os.getpid()}"
-    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    database = sa.engine.make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    database, drop = fresh_postgres_database(postgres, f"qhana_bench_{os.getpid()}")
     redis.Redis.from_url(redis_url).flushdb()
 
-    env = base_env(workdir / "instance")
-    env.update(SQLALCHEMY_DATABASE_URI=database, BROKER_URL=redis_url, SERVER_HOST="127.0.0.1", SERVER_PORT=str(port), GUNICORN_WORKERS="2", GUNICORN_THREADS="8", CONCURRENCY="16")
+    env = production_env(workdir / "instance", port, database, redis_url)
     migrate(env)
     api = f"{shlex.quote(PYTHON)} -m gunicorn --config python:qhana_plugin_runner.deploy.gunicorn_config"
     worker = f"{shlex.quote(PYTHON)} -m celery --app {CELERY_APP} worker --pool threads --concurrency 16 --loglevel WARNING -E"
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
     return env, [("api", api), ("worker", worker)], drop
 
@@ -175,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("setup", choices=["embedded", "production", "all"])
     parser.add_argument("--client", type=Path, default=Path(os.environ.get("QHANA_BENCH_CLIENT", DEFAULT_CLIENT)), help="the shared runner_bench.py")
-    parser.add_argument("--postgres", default=os.environ.get("QHANA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"), help="server to create the benchmark database on")
+    parser.add_argument("--postgres", default=os.environ.get("QHANA_TEST_POSTGRES_URL", DEFAULT_POSTGRES), help="server to create the benchmark database on")
     parser.add_argument("--redis", default=os.environ.get("QHANA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"), help="Redis database used as broker (flushed)")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--tasks", type=int, default=50)

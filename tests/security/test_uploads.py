@@ -105,3 +105,36 @@ def test_chunked_upload_over_http_is_refused(runner_url: str, task: ProcessingTa
     except requests.ConnectionError:
         pytest.skip("the server closed the connection before answering (allowed for 413)")
     assert response.status_code == 413 and response.json()["code"] == 413
+
+
+def test_a_large_chunked_upload_is_spooled_not_held_in_memory(app: Any, client: Any) -> None:
+    """A chunked body is read before the form parser sees it (to enforce the limit): into a
+    temporary file, not into memory, so a large upload does not grow the API process."""
+    import tracemalloc
+
+    mib = 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = 32 * mib
+    boundary = "b0undary"
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nhello\r\n--{boundary}\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\n\r\n'.encode()
+    body = head + b"z" * (16 * mib) + f"\r\n--{boundary}--\r\n".encode()
+    tracemalloc.start()
+    try:
+        response = _chunked(client, UI, body, f"multipart/form-data; boundary={boundary}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200 and 'value="hello"' in response.get_data(as_text=True)
+    assert peak < 4 * mib, f"{peak / mib:.1f} MiB allocated while receiving a 16 MiB upload"
+
+
+def test_spool_body_stops_at_the_limit() -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from qhana_plugin_runner.web.request_limits import spool_body
+
+    with spool_body(io.BytesIO(b"x" * 3000), 3000) as spooled:
+        assert spooled.read() == b"x" * 3000
+    with spool_body(io.BytesIO(b"y" * (3 * 1024 * 1024)), 4 * 1024 * 1024) as big:
+        assert big._rolled and big.read(4) == b"yyyy"  # on disk beyond 1 MiB
+    with pytest.raises(RequestEntityTooLarge):
+        spool_body(io.BytesIO(b"x" * 3001), 3000)

@@ -77,6 +77,10 @@ class _TaskChild:
 class Step(MODEL):
     """One step of a multi-step task; ``number`` is its position, kept by the task."""
 
+    # Step, TaskFile, TaskLink and TaskUpdateSubscription are read by task id on every
+    # ``GET /tasks/<id>/`` and status change: Step through its primary key (id, number), the
+    # others through an index on task_id (without one, each read scans the whole table).
+
     __tablename__ = "Step"
 
     id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), primary_key=True)
@@ -177,7 +181,7 @@ class TaskFile(_Saving, _TaskChild, MODEL):
     __tablename__ = "TaskFile"
 
     id: Mapped[int] = mapped_column(primary_key=True, init=False)
-    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), init=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), index=True, init=False)
     task: Mapped[ProcessingTask] = relationship(back_populates="outputs")
     security_tag: Mapped[str] = mapped_column(String(64))
     storage_provider: Mapped[str] = mapped_column(String(64))
@@ -210,7 +214,7 @@ class TaskLink(_TaskChild, MODEL):
     __tablename__ = "TaskLink"
 
     id: Mapped[int] = mapped_column(primary_key=True, init=False)
-    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), init=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), index=True, init=False)
     task: Mapped[ProcessingTask] = relationship(back_populates="links")
     type: Mapped[str] = mapped_column(String(64))
     href: Mapped[str] = mapped_column(String(500))
@@ -227,7 +231,7 @@ class TaskUpdateSubscription(_Saving, _TaskChild, MODEL):
     __tablename__ = "TaskUpdateSubscription"
 
     id: Mapped[int] = mapped_column(primary_key=True, init=False)
-    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), init=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), index=True, init=False)
     task: Mapped[ProcessingTask] = relationship(back_populates="subscriptions")
     webhook_href: Mapped[str] = mapped_column(String(500))
     task_href: Mapped[str] = mapped_column(String(500))

@@ -1,0 +1,605 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Scale checks against a running runner: a million tasks, a thousand virtual plugins, 1 GB files.
+
+    .venv/bin/python benchmarks/scale.py                  # all three checks
+    .venv/bin/python benchmarks/scale.py tasks plugins    # some of them
+    .venv/bin/python benchmarks/scale.py --quick          # 100,000 tasks, 128 MiB files, fewer requests
+
+``tasks``: ``GET /tasks/<id>/`` at concurrency 1 on a nearly empty database, then again after the
+task tables were filled to ``--rows`` finished tasks (with outputs, steps, links and logs);
+the filled figure must stay within 20 % of the empty one. Ids are spread over the whole table
+and each is asked for once (the API keeps finished tasks' answers for 60 s, which would hide
+the database); the cached figure (the same few ids again and again) is reported beside it.
+PostgreSQL (gunicorn 2 x 8 threads, as in production) and SQLite (gunicorn 1 x 8, embedded).
+
+``plugins``: ``GET /plugins/`` with 1,000 virtual plugins in the table: p50 at most 10 ms.
+
+``files``: the ``scale-files`` benchmark plugin (``benchmarks/scale_plugins/``) writes a 1 GiB
+result file in a Celery worker through the storage API; it is downloaded through
+``/files/<id>/?file-id=...``, and a 1 GiB multipart upload (with Content-Length, and chunked)
+is sent to the plugin's process endpoint. The API processes' resident memory (summed over
+gunicorn's master and workers, read from /proc) must grow by less than 50 MB during each.
+``MAX_CONTENT_LENGTH`` is raised for this check only.
+
+Each check starts its own runner on a fresh PostgreSQL database (created on
+``QHANA_TEST_POSTGRES_URL`` or ``--postgres`` and dropped afterwards) or SQLite file, with Redis
+database 13 (``--redis``, flushed) as broker. Results, with the machine's facts and the commit,
+go to ``benchmarks/results/<date>-scale.json`` (``-scale-quick.json`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bench_common import (
+    CELERY_APP,
+    DEFAULT_POSTGRES,
+    GUNICORN_PRODUCTION,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    Process,
+    base_env,
+    free_port,
+    fresh_postgres_database,
+    machine_facts,
+    migrate,
+    production_env,
+    wait_until_answering,
+)
+
+MIB = 1024 * 1024
+CHECKS = ("tasks", "plugins", "files")
+SCALE_PLUGINS = ROOT / "benchmarks" / "scale_plugins"
+SCALE_PROCESS = "/plugins/scale-files@v0-1-0/process/"
+PRESETS_PARENT = "presets@v0-1-0"
+
+
+def log(message: str) -> None:
+    print(f"[scale] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- runner set-ups
+
+
+class Runner:
+    """A runner started for one check: API (gunicorn) and, if asked, a Celery worker."""
+
+    def __init__(self, workdir: Path, database: str, *, redis_url: str | None, worker: bool, extra_env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.processes: list[Process] = []
+        instance = workdir / "instance"
+        folders = [ROOT / "plugins", SCALE_PLUGINS]
+        if database.startswith("sqlite"):
+            # make run's set-up: gunicorn 1 x 8 threads, filesystem broker
+            self.env = base_env(instance, folders)
+            self.env["SQLALCHEMY_DATABASE_URI"] = database
+            api = [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread", "--workers", "1", "--threads", "8", "--log-level", "warning", "qhana_plugin_runner:create_app()"]
+            self.setup = "gunicorn 1 x 8 threads, SQLite, filesystem broker"
+        else:
+            assert redis_url is not None
+            self.env = production_env(instance, self.port, database, redis_url, folders)
+            api = GUNICORN_PRODUCTION
+            self.setup = "gunicorn 2 processes x 8 threads, PostgreSQL, Redis"
+        self.env.update(extra_env or {})
+        migrate(self.env)
+        self.api = Process("api", api, self.env, workdir / "logs" / "api.log")
+        self.processes.append(self.api)
+        if worker:
+            command = [PYTHON, "-m", "celery", "--app", CELERY_APP, "worker", "--pool", "threads", "--concurrency", "2", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]
+            self.worker: Process | None = Process("worker", command, self.env, workdir / "logs" / "worker.log")
+            self.processes.append(self.worker)
+            self.setup += ", Celery worker 2 threads"
+        else:
+            self.worker = None
+        self.launch_seconds = wait_until_answering(self.url("/plugins/"), self.api)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def connection(self, timeout: float = 60.0) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def measure(runner: Runner, paths: Iterable[str], warm: Iterable[str] = ()) -> dict[str, Any]:
+    """Requests one after the other on one keep-alive connection: latency percentiles, rate."""
+    conn = runner.connection()
+
+    def get(path: str) -> tuple[int, int]:
+        nonlocal conn
+        for attempt in range(2):
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                return response.status, len(response.read())
+            except (ConnectionError, http.client.HTTPException):
+                conn.close()
+                conn = runner.connection()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    for path in warm:
+        get(path)
+    times: list[float] = []
+    statuses: dict[int, int] = {}
+    size = 0
+    started = time.perf_counter()
+    for path in paths:
+        before = time.perf_counter()
+        status, size = get(path)
+        times.append(time.perf_counter() - before)
+        statuses[status] = statuses.get(status, 0) + 1
+    elapsed = time.perf_counter() - started
+    conn.close()
+    times.sort()
+
+    def pct(p: float) -> float:
+        return round(times[min(len(times) - 1, int(p * len(times)))] * 1000, 2)
+
+    return {
+        "requests": len(times),
+        "req_per_s": round(len(times) / elapsed, 1),
+        "p50_ms": pct(0.5),
+        "p90_ms": pct(0.9),
+        "p99_ms": pct(0.99),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "last_body_bytes": size,
+    }
+
+
+def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median p50 and rate over the rounds, with every round kept."""
+    return {
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in rounds), 2),
+        "req_per_s": round(statistics.median(r["req_per_s"] for r in rounds), 1),
+        "rounds": rounds,
+    }
+
+
+class Database:
+    """A fresh database for one check: a PostgreSQL database (dropped at the end) or an SQLite file."""
+
+    def __init__(self, kind: str, args: argparse.Namespace, workdir: Path, label: str) -> None:
+        import sqlalchemy as sa
+
+        self.kind = kind
+        self._drop: Callable[[], None] | None = None
+        if kind == "postgresql":
+            self.url, self._drop = fresh_postgres_database(args.postgres, f"qhana_scale_{label}_{os.getpid()}")
+        else:
+            (workdir / "instance").mkdir(parents=True, exist_ok=True)
+            self.url = f"sqlite:///{workdir / 'instance' / 'scale.db'}"
+        self.engine = sa.create_engine(self.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._drop is not None:
+            self._drop()
+
+
+# --------------------------------------------------------------------------- check 1: tasks
+
+
+def _fill_statements(kind: str) -> list[str]:
+    """INSERT ... SELECT statements that create finished tasks :lo..:hi (ids fixed by the series)
+    with one output each, and on every 10th task two steps, a temp file and a link."""
+    if kind == "postgresql":
+        series = "generate_series(CAST(:lo AS INTEGER), CAST(:hi AS INTEGER)) AS s(i)"
+        prefix, source = "", series
+        json_empty, nl, ts = "CAST('{}' AS JSON)", "chr(10)", "TIMESTAMPTZ '2026-01-01 00:00:00+00'"
+    else:
+        prefix = "WITH RECURSIVE s(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM s WHERE i < :hi) "
+        source = "s"
+        json_empty, nl, ts = "'{}'", "char(10)", "'2026-01-01 00:00:00.000000'"
+    return [
+        prefix + 'INSERT INTO "ProcessingTask" (id, task_name, started_at, finished_at, parameters, data, multi_step, current_step, '
+        "progress_value, progress_start, progress_target, progress_unit, task_status, task_log) "
+        f"SELECT i, 'hello-world@v0-2-1.demo_task', {ts}, {ts}, '{{\"input_str\": \"row ' || i || '\"}}', {json_empty}, "
+        "(i % 10 = 0), CASE WHEN i % 10 = 0 THEN 1 ELSE -1 END, CASE WHEN i % 2 = 0 THEN 100 ELSE NULL END, 0, 100, '%', "
+        f"CASE WHEN i % 50 = 0 THEN 'FAILURE' ELSE 'SUCCESS' END, 'task ' || i || ' started' || {nl} || 'working on the input' || {nl} || 'done' "
+        f"FROM {source}",
+        prefix + 'INSERT INTO "Step" (id, number, step_id, href, ui_href, cleared) '
+        "SELECT i, n, 'step-' || n, 'http://127.0.0.1:5005/plugins/hello-world-multi-step@v0-1-0/step/' || i || '/' || n || '/', "
+        "'http://127.0.0.1:5005/plugins/hello-world-multi-step@v0-1-0/ui-step/' || i || '/' || n || '/', TRUE "
+        f"FROM {source} CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1 AS n) AS k WHERE i % 10 = 0",
+        prefix + 'INSERT INTO "TaskFile" (task_id, security_tag, storage_provider, file_name, file_storage_data, file_type, mimetype, created_at) '
+        f"SELECT i, 'tag-' || i, 'local_filesystem', 'out.txt', 'task_' || i || '/out/out.txt', 'custom/hello-world-output', 'text/plain', {ts} "
+        f"FROM {source}",
+        prefix + 'INSERT INTO "TaskFile" (task_id, security_tag, storage_provider, file_name, file_storage_data, file_type, mimetype, created_at) '
+        f"SELECT i, 'tmp-' || i, 'local_filesystem', 'state.json', 'task_' || i || '/tmp/state.json', 'temp-file', 'application/json', {ts} "
+        f"FROM {source} WHERE i % 10 = 0",
+        prefix + 'INSERT INTO "TaskLink" (task_id, type, href) '
+        f"SELECT i, 'dashboard', 'http://127.0.0.1:5005/dashboard/' || i FROM {source} WHERE i % 10 = 0",
+    ]
+
+
+def fill_tasks(db: Database, first: int, last: int, batch: int = 100_000) -> float:
+    """Insert finished tasks ``first``..``last``; returns the seconds it took."""
+    import sqlalchemy as sa
+
+    statements = [sa.text(sql) for sql in _fill_statements(db.kind)]
+    started = time.monotonic()
+    for lo in range(first, last + 1, batch):
+        hi = min(last, lo + batch - 1)
+        with db.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(statement, {"lo": lo, "hi": hi})
+        if last - first > batch:
+            log(f"  {db.kind}: tasks up to {hi:,} ({time.monotonic() - started:.0f} s)")
+    with db.engine.begin() as conn:
+        if db.kind == "postgresql":
+            conn.exec_driver_sql("""SELECT setval(pg_get_serial_sequence('"ProcessingTask"', 'id'), (SELECT max(id) FROM "ProcessingTask"))""")
+    # statistics as autovacuum / a periodic ANALYZE would have them in a long-running database
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return round(time.monotonic() - started, 1)
+
+
+def table_counts(db: Database) -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {table: int(conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar() or 0) for table in ("ProcessingTask", "Step", "TaskFile", "TaskLink")}
+
+
+def check_tasks(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    rng = random.Random(20261123)
+    db = Database(kind, args, workdir, "tasks")
+    runner: Runner | None = None
+    try:
+        seen: set[int] = set()
+        base = args.rounds * args.requests * 2 + 100
+
+        def distinct(upper: int, count: int) -> list[int]:
+            picked: list[int] = []
+            while len(picked) < count:
+                candidate = rng.randint(1, upper)
+                if candidate not in seen:
+                    seen.add(candidate)
+                    picked.append(candidate)
+            return picked
+
+        def phase(upper: int) -> dict[str, Any]:
+            uncached = [measure(runner, [f"/tasks/{i}/" for i in distinct(upper, args.requests)], warm=["/plugins/"]) for _ in range(args.rounds)]
+            hot = distinct(upper, 20)
+            hot_paths = [f"/tasks/{i}/" for i in hot]
+            cached = [measure(runner, [hot_paths[n % len(hot_paths)] for n in range(args.requests)], warm=hot_paths) for _ in range(args.rounds)]
+            return {"uncached_distinct_ids": summarize(uncached), "cached_same_ids": summarize(cached), "rows": table_counts(db)}
+
+        runner = Runner(workdir, db.url, redis_url=args.redis, worker=False)
+        log(f"tasks/{kind}: {runner.setup}; {base:,} tasks")
+        fill_seconds_base = fill_tasks(db, 1, base)
+        empty = phase(base)
+        log(f"tasks/{kind}: nearly empty: uncached p50 {empty['uncached_distinct_ids']['p50_ms']} ms, {empty['uncached_distinct_ids']['req_per_s']} req/s")
+        log(f"tasks/{kind}: filling to {args.rows:,} tasks")
+        fill_seconds = fill_tasks(db, base + 1, args.rows)
+        full = phase(args.rows)
+        log(f"tasks/{kind}: {args.rows:,} tasks: uncached p50 {full['uncached_distinct_ids']['p50_ms']} ms, {full['uncached_distinct_ids']['req_per_s']} req/s")
+        e, f = empty["uncached_distinct_ids"], full["uncached_distinct_ids"]
+        p50_ratio = round(f["p50_ms"] / e["p50_ms"], 3)
+        rate_ratio = round(f["req_per_s"] / e["req_per_s"], 3)
+        return {
+            "setup": runner.setup,
+            "nearly_empty": empty,
+            "filled": full,
+            "fill_seconds": {"base": fill_seconds_base, "rest": fill_seconds},
+            "filled_vs_empty_uncached": {"p50_ratio": p50_ratio, "req_per_s_ratio": rate_ratio},
+            "target": "filled p50 and req/s within 20 % of the nearly empty figures (uncached)",
+            "passed": p50_ratio <= 1.2 and rate_ratio >= 0.8,
+        }
+    finally:
+        if runner is not None:
+            runner.stop()
+        db.close()
+
+
+# --------------------------------------------------------------------------- check 2: plugins
+
+
+def check_plugins(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    db = Database("postgresql", args, workdir, "plugins")
+    runner: Runner | None = None
+    try:
+        runner = Runner(workdir, db.url, redis_url=args.redis, worker=False)
+        log(f"plugins: {runner.setup}")
+        paths = ["/plugins/"] * args.requests
+        without = [measure(runner, paths, warm=paths[:20]) for _ in range(args.rounds)]
+        rows = [
+            {
+                "parent_id": PRESETS_PARENT,
+                "name": f"preset-{n:04d}",
+                "version": "v1",
+                "description": f"Hello world with preset number {n}, saved by a user of the presets plugin.",
+                "tags": "hello-world\npreset",
+                "href": f"http://127.0.0.1:{runner.port}/plugins/{PRESETS_PARENT}/presets/p{n:04d}/",
+            }
+            for n in range(args.virtual_plugins)
+        ]
+        insert = sa.text('INSERT INTO "VirtualPlugin" (parent_id, name, version, description, tags, href) VALUES (:parent_id, :name, :version, :description, :tags, :href)')
+        with db.engine.begin() as conn:
+            conn.execute(insert, rows)
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql('ANALYZE "VirtualPlugin"')
+        with_virtual = [measure(runner, paths, warm=paths[:20]) for _ in range(args.rounds)]
+        with urllib_open(runner.url("/plugins/")) as body:
+            listed = len(json.loads(body)["plugins"])
+        result_with = summarize(with_virtual)
+        log(f"plugins: {args.virtual_plugins} virtual plugins: p50 {result_with['p50_ms']} ms ({listed} entries)")
+        return {
+            "setup": runner.setup,
+            "virtual_plugins": args.virtual_plugins,
+            "entries_listed": listed,
+            "without_virtual_plugins": summarize(without),
+            "with_virtual_plugins": result_with,
+            "target": "p50 <= 10 ms with 1,000 virtual plugins",
+            "passed": result_with["p50_ms"] <= 10.0 and listed >= args.virtual_plugins,
+        }
+    finally:
+        if runner is not None:
+            runner.stop()
+        db.close()
+
+
+def urllib_open(url: str) -> Any:
+    import contextlib
+    import urllib.request
+
+    @contextlib.contextmanager
+    def read() -> Iterator[bytes]:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            yield response.read()
+
+    return read()
+
+
+# --------------------------------------------------------------------------- check 3: files
+
+
+class RssSampler:
+    """Samples a process group's resident memory every 20 ms in a thread; ``growth`` is the
+    largest sample minus the one taken before starting."""
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+        self.baseline = process.rss_bytes()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.process.rss_bytes())
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.process.rss_bytes())
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "rss_before_mb": round(self.baseline / MIB, 1),
+            "rss_peak_mb": round(self.peak / MIB, 1),
+            "rss_growth_mb": round((self.peak - self.baseline) / MIB, 1),
+        }
+
+
+def wait_for_task(runner: Runner, location: str, timeout: float) -> dict[str, Any]:
+    path = urllib.parse.urlsplit(location).path
+    deadline = time.monotonic() + timeout
+    conn = runner.connection()
+    try:
+        while time.monotonic() < deadline:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = json.loads(response.read())
+            if body["status"] != "PENDING":
+                return body
+            time.sleep(0.2)
+    finally:
+        conn.close()
+    raise TimeoutError(f"{path} still PENDING after {timeout} s")
+
+
+def download(runner: Runner, href: str) -> dict[str, Any]:
+    """Read the file through /files/ in 1 MiB pieces, sampling the API's memory."""
+    parts = urllib.parse.urlsplit(href)
+    conn = runner.connection(timeout=300)
+    started = time.monotonic()
+    received = 0
+    with RssSampler(runner.api) as sampler:
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        response = conn.getresponse()
+        status = response.status
+        while chunk := response.read(MIB):
+            received += len(chunk)
+    seconds = time.monotonic() - started
+    conn.close()
+    return {"status": status, "bytes": received, "seconds": round(seconds, 1), "mb_per_s": round(received / MIB / seconds, 1), **sampler.figures()}
+
+
+def file_size_of(runner: Runner, href: str) -> int:
+    """The size of a downloadable file, from a one-byte range request."""
+    parts = urllib.parse.urlsplit(href)
+    conn = runner.connection()
+    conn.request("GET", f"{parts.path}?{parts.query}", headers={"Range": "bytes=0-0"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    content_range = response.getheader("Content-Range") or ""
+    return int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else -1
+
+
+def upload(runner: Runner, size: int, chunked: bool, timeout: float) -> dict[str, Any]:
+    """POST a multipart form with a ``size``-byte file to the plugin's process endpoint."""
+    boundary = "scale-boundary-7c1e"
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"sizeMb\"\r\n\r\n0\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"upload.bin\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    block = os.urandom(MIB)
+
+    def body() -> Iterator[bytes]:
+        yield head
+        remaining = size
+        while remaining:
+            count = min(remaining, MIB)
+            yield block[:count]
+            remaining -= count
+        yield tail
+
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if not chunked:
+        headers["Content-Length"] = str(len(head) + size + len(tail))
+    conn = runner.connection(timeout=timeout)
+    started = time.monotonic()
+    with RssSampler(runner.api) as sampler:
+        conn.request("POST", SCALE_PROCESS, body=body(), headers=headers, encode_chunked=chunked)
+        response = conn.getresponse()
+        response.read()
+    seconds = time.monotonic() - started
+    conn.close()
+    result: dict[str, Any] = {"status": response.status, "seconds": round(seconds, 1), **sampler.figures()}
+    if response.status == 303:
+        task = wait_for_task(runner, response.getheader("Location") or "", timeout)
+        result["task_status"] = task["status"]
+        outputs = task.get("outputs") or []
+        result["stored_bytes"] = file_size_of(runner, outputs[0]["href"]) if outputs else -1
+    return result
+
+
+def check_files(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    import redis
+
+    size = args.file_mb * MIB
+    db = Database("postgresql", args, workdir, "files")
+    redis.Redis.from_url(args.redis).flushdb()
+    runner: Runner | None = None
+    limit_mb = 50
+    try:
+        runner = Runner(workdir, db.url, redis_url=args.redis, worker=True, extra_env={"MAX_CONTENT_LENGTH": str(size + 16 * MIB)})
+        log(f"files: {runner.setup}; {args.file_mb} MiB")
+        assert runner.worker is not None
+        conn = runner.connection()
+        started = time.monotonic()
+        worker_rss = runner.worker.rss_bytes()
+        conn.request("POST", SCALE_PROCESS, body=f"sizeMb={args.file_mb}", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status != 303:
+            raise RuntimeError(f"process endpoint answered {response.status}")
+        with RssSampler(runner.worker) as worker_sampler:
+            task = wait_for_task(runner, response.getheader("Location") or "", args.timeout)
+        produced = {"task_status": task["status"], "seconds": round(time.monotonic() - started, 1), "worker_rss_before_mb": round(worker_rss / MIB, 1), "worker_rss_peak_mb": worker_sampler.figures()["rss_peak_mb"]}
+        log(f"files: produced in {produced['seconds']} s ({task['status']})")
+        href = task["outputs"][0]["href"]
+        fetched = download(runner, href)
+        fetched["passed"] = fetched["status"] == 200 and fetched["bytes"] == size and fetched["rss_growth_mb"] < limit_mb
+        log(f"files: download {fetched['bytes']:,} bytes, API RSS +{fetched['rss_growth_mb']} MB")
+        uploads = {}
+        for name, chunked in (("multipart_upload_content_length", False), ("multipart_upload_chunked", True)):
+            sent = upload(runner, size, chunked, args.timeout)
+            sent["passed"] = sent["status"] == 303 and sent.get("task_status") == "SUCCESS" and sent.get("stored_bytes") == size and sent["rss_growth_mb"] < limit_mb
+            log(f"files: {name}: {sent['status']}, API RSS +{sent['rss_growth_mb']} MB, stored {sent.get('stored_bytes')}")
+            uploads[name] = sent
+        return {
+            "setup": runner.setup + f", MAX_CONTENT_LENGTH {size + 16 * MIB}",
+            "file_bytes": size,
+            "produced_by_task": produced,
+            "download": fetched,
+            **uploads,
+            "target": f"API RSS (all gunicorn processes) grows by less than {limit_mb} MB",
+            "passed": fetched["passed"] and all(u["passed"] for u in uploads.values()),
+        }
+    finally:
+        if runner is not None:
+            runner.stop()
+        db.close()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checks", nargs="*", help="tasks, plugins, files (default: all)")
+    parser.add_argument("--quick", action="store_true", help="100,000 tasks, 128 MiB files, 300 requests per round")
+    parser.add_argument("--postgres", default=os.environ.get("QHANA_TEST_POSTGRES_URL", DEFAULT_POSTGRES), help="server to create the benchmark databases on")
+    parser.add_argument("--redis", default=os.environ.get("QHANA_SCALE_REDIS_URL", "redis://127.0.0.1:6379/13"), help="Redis database used as broker (flushed)")
+    parser.add_argument("--databases", default="postgresql,sqlite", help="for the tasks check: postgresql, sqlite or both")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=1000, help="requests per measuring round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--virtual-plugins", type=int, default=1000)
+    parser.add_argument("--file-mb", type=int, default=1024)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds a file task or upload may take")
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    unknown = set(args.checks) - set(CHECKS)
+    if unknown:
+        parser.error(f"unknown checks {sorted(unknown)}; choose from {', '.join(CHECKS)}")
+    if args.quick:
+        args.rows, args.requests, args.file_mb = 100_000, 300, 128
+    checks = [c for c in CHECKS if c in args.checks] or list(CHECKS)
+    report: dict[str, Any] = {"machine": machine_facts(), "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "checks": {}}
+    started = time.monotonic()
+    workroot = Path(tempfile.mkdtemp(prefix="qhana-scale-"))
+    try:
+        for check in checks:
+            try:
+                if check == "tasks":
+                    report["checks"]["tasks"] = {kind: check_tasks(kind, args, workroot / f"tasks-{kind}") for kind in args.databases.split(",") if kind}
+                elif check == "plugins":
+                    report["checks"]["plugins"] = check_plugins(args, workroot / "plugins")
+                else:
+                    report["checks"]["files"] = check_files(args, workroot / "files")
+            except Exception as err:  # noqa: BLE001 - recorded, the other checks still run
+                log(f"{check}: failed: {err!r}")
+                report["checks"][check] = {"error": repr(err), "passed": False}
+    finally:
+        shutil.rmtree(workroot, ignore_errors=True)
+    passed = {}
+    for name, result in report["checks"].items():
+        if name == "tasks" and "error" not in result:
+            for kind, figures in result.items():
+                passed[f"tasks/{kind}"] = figures["passed"]
+        else:
+            passed[name] = result["passed"]
+    report["passed"] = passed
+    report["benchmark_seconds"] = round(time.monotonic() - started, 1)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    target = args.output or RESULTS / f"{time.strftime('%Y-%m-%d')}-scale{'-quick' if args.quick else ''}.json"
+    target.write_text(json.dumps(report, indent=1) + "\n")
+    log(f"passed: {passed}; results in {target}")
+    return 0 if all(passed.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
