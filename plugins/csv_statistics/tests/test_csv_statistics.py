@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from csv_statistics.statistics import split_lines, summarise, to_csv, to_html
+
 from helpers import ROOT, download, wait_final
 
 BASE = "/plugins/csv-statistics@v0-1-0/"

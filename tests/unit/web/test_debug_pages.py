@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from helpers import ROOT
 from qhana_plugin_runner.testing import build_app, dispose, make_test_config
+
+from helpers import ROOT
 
 
 # tests/unit/web/conftest.py's ``app`` is a bare Flask app for the templates: these tests
