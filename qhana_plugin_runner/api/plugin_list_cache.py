@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import event
@@ -85,9 +86,9 @@ class PluginListCache:
     def __init__(self, ttl: float, size: int = 64) -> None:
         self.ttl = ttl
         self.size = size
-        self._entries: dict[str, tuple[int, float, bytes]] = {}
+        self._entries: dict[Hashable, tuple[int, float, bytes]] = {}
 
-    def get(self, host: str) -> bytes | None:
+    def get(self, host: Hashable) -> bytes | None:
         entry = self._entries.get(host)
         if entry is None:
             return None
@@ -96,7 +97,7 @@ class PluginListCache:
             return None
         return body
 
-    def put(self, host: str, generation: int, body: bytes) -> None:
+    def put(self, host: Hashable, generation: int, body: bytes) -> None:
         """Store ``body`` read at ``generation`` (not stored if a change was committed since)."""
         if self.ttl <= 0 or generation != _generation:
             return

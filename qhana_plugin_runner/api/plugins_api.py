@@ -23,6 +23,7 @@ from ..db.db import DB
 from ..db.models.virtual_plugins import VirtualPlugin
 from ..state import current_runner
 from .plugin_list_cache import PluginListCache, virtual_plugins_generation
+from .response_cache import request_host_key
 from .util import MaBaseSchema
 
 __all__ = ["PLUGINS_BLP"]
@@ -116,7 +117,7 @@ def _list_cache() -> PluginListCache:
 def plugin_list_body() -> bytes:
     """The JSON body of ``GET /plugins/`` for this request's host (see :mod:`.plugin_list_cache`)."""
     cache = _list_cache()
-    host = request.host_url
+    host = request_host_key()
     body = cache.get(host)
     if body is not None:
         return body

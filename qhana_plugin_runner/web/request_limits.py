@@ -20,6 +20,12 @@ def init_request_limits(app: Flask) -> None:
 
     @app.before_request
     def _limit_unannounced_bodies() -> None:
+        environ = request.environ
+        # without Transfer-Encoding the length is announced, or (HTTP/1) there is no body at all
+        if "HTTP_TRANSFER_ENCODING" not in environ and (
+            environ.get("CONTENT_LENGTH") or str(environ.get("SERVER_PROTOCOL", "")).startswith("HTTP/1")
+        ):
+            return
         limit = request.max_content_length
         if limit is None or request.content_length is not None:
             return
