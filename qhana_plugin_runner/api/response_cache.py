@@ -26,9 +26,9 @@ def request_host_key() -> tuple[str, str, str]:
     """
     from flask import request
 
-    environ = request.environ
-    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
-    return environ.get("wsgi.url_scheme", "http"), host, environ.get("SCRIPT_NAME", "")
+    wsgi_env = request.environ
+    host = wsgi_env.get("HTTP_HOST") or f"{wsgi_env.get('SERVER_NAME', '')}:{wsgi_env.get('SERVER_PORT', '')}"
+    return wsgi_env.get("wsgi.url_scheme", "http"), host, wsgi_env.get("SCRIPT_NAME", "")
 
 
 class ResponseCache:

@@ -20,10 +20,10 @@ def init_request_limits(app: Flask) -> None:
 
     @app.before_request
     def _limit_unannounced_bodies() -> None:
-        environ = request.environ
+        wsgi_env = request.environ
         # without Transfer-Encoding the length is announced, or (HTTP/1) there is no body at all
-        if "HTTP_TRANSFER_ENCODING" not in environ and (
-            environ.get("CONTENT_LENGTH") or str(environ.get("SERVER_PROTOCOL", "")).startswith("HTTP/1")
+        if "HTTP_TRANSFER_ENCODING" not in wsgi_env and (
+            wsgi_env.get("CONTENT_LENGTH") or str(wsgi_env.get("SERVER_PROTOCOL", "")).startswith("HTTP/1")
         ):
             return
         limit = request.max_content_length
