@@ -44,17 +44,21 @@ from bench_common import (
 DEFAULT_CLIENT = ROOT.parent / "shared" / "bench" / "runner_bench.py"
 
 
-def embedded_setup(workdir: Path, port: int) -> tuple[dict[str, str], list[tuple[str, str]], object]:
-    """``make run``: gunicorn 1 process x 8 threads and a 2-thread worker, SQLite, filesystem broker."""
+def embedded_setup(workdir: Path, port: int, http_server: str = "") -> tuple[dict[str, str], list[tuple[str, str]], object]:
+    """``make run``: the API in one process with 8 request threads (granian unless ``http_server``
+    says gunicorn) and a 2-thread worker, SQLite, filesystem broker."""
     env = base_env(workdir / "instance")
     migrate(env)
-    api = f"{shlex.quote(PYTHON)} -m gunicorn --bind 127.0.0.1:{port} --worker-class gthread --workers 1 --threads 8 --log-level warning 'qhana_plugin_runner:create_app()'"
+    from qhana_plugin_runner.cli.embedded import api_command
+
+    api = shlex.join(api_command(http_server or "granian", "127.0.0.1", port, 8, "WARNING", access_log=False))
     worker = f"{shlex.quote(PYTHON)} -m celery --app {CELERY_APP} worker --pool threads --concurrency 2 --loglevel WARNING --without-gossip --without-mingle"
     return env, [("api", api), ("worker", worker)], None
 
 
-def production_setup(workdir: Path, port: int, postgres: str, redis_url: str) -> tuple[dict[str, str], list[tuple[str, str]], object]:
-    """The compose file's set-up: gunicorn 2 processes, a 16-thread worker, Redis, PostgreSQL."""
+def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, http_server: str = "") -> tuple[dict[str, str], list[tuple[str, str]], object]:
+    """The compose file's set-up: the entry point's server (gunicorn unless ``http_server`` says
+    granian) with 2 processes, a 16-thread worker, Redis, PostgreSQL."""
     import redis
 
     database, drop = fresh_postgres_database(postgres, f"qhana_bench_{os.getpid()}")
@@ -62,7 +66,11 @@ def production_setup(workdir: Path, port: int, postgres: str, redis_url: str) ->
 
     env = production_env(workdir / "instance", port, database, redis_url)
     migrate(env)
-    api = f"{shlex.quote(PYTHON)} -m gunicorn --config python:qhana_plugin_runner.deploy.gunicorn_config"
+    if http_server:
+        env["HTTP_SERVER"] = http_server
+    from qhana_plugin_runner.deploy.entrypoint import command_for
+
+    api = shlex.join(command_for("server", env) or [])
     worker = f"{shlex.quote(PYTHON)} -m celery --app {CELERY_APP} worker --pool threads --concurrency 16 --loglevel WARNING -E"
 
     return env, [("api", api), ("worker", worker)], drop
@@ -80,9 +88,9 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix=f"qhana-bench-{name}-"))
     port = free_port()
     if name == "embedded":
-        env, commands, cleanup = embedded_setup(workdir, port)
+        env, commands, cleanup = embedded_setup(workdir, port, args.http_server)
     else:
-        env, commands, cleanup = production_setup(workdir, port, args.postgres, args.redis)
+        env, commands, cleanup = production_setup(workdir, port, args.postgres, args.redis, args.http_server)
     client = [
         PYTHON, str(args.client), "--base-url", f"http://127.0.0.1:{port}", "--label", f"qhana-plugin-runner {name}",
         "--start-cwd", str(workdir), "--start-logs", str(workdir / "logs"),
@@ -111,6 +119,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
         "name": name,
         "processes": dict(commands),
         "database": "PostgreSQL" if name == "production" else "SQLite",
+        "http_server": args.http_server or ("granian" if name == "embedded" else "gunicorn"),
         "broker": "Redis" if name == "production" else "filesystem (embedded)",
     }
     report["machine"] = facts
@@ -130,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--poll-ms", type=float, default=2.0)
+    parser.add_argument("--http-server", choices=["granian", "gunicorn"], default="", help="API server (default: what the set-up uses: granian embedded, gunicorn production)")
     parser.add_argument("--only", default="", help="phases for the client (default: all)")
     parser.add_argument("--quick", action="store_true", help="short runs: 3 s loads, 20 tasks, burst of 100")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk when it is missing (root only)")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from types import FunctionType
 from typing import Any
 
 from flask import Flask
@@ -29,12 +30,29 @@ __all__ = ["create_app"]
 INSTANCE_ENV_VAR = "QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER"
 
 
+class _RunnerFlask(Flask):
+    """Flask, with ``ensure_sync`` decided once per hook function instead of on every request
+    (Flask asks ``inspect.iscoroutinefunction`` for each before/after/teardown hook each time)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict[FunctionType, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        if type(func) is not FunctionType:  # bound methods of per-request view objects: not kept
+            return super().ensure_sync(func)
+        known = self._sync_functions.get(func)
+        if known is None:
+            known = self._sync_functions[func] = super().ensure_sync(func)
+        return known
+
+
 def create_app(test_config: dict[str, Any] | None = None, *, silent_log: bool = False) -> Flask:
     """Build a runner app: config, logging, database, Celery, API, plugins, storage, web."""
     instance = os.environ.get(INSTANCE_ENV_VAR) if test_config is None else None
     if test_config is not None and test_config.get("INSTANCE_PATH"):
         instance = str(test_config["INSTANCE_PATH"])
-    app = Flask(
+    app = _RunnerFlask(
         "qhana_plugin_runner",
         instance_path=os.path.abspath(instance) if instance else None,
         template_folder="web/templates",

@@ -22,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db.db import DB
 from ..db.models.virtual_plugins import VirtualPlugin
 from ..state import current_runner
+from .plugin_list_cache import PluginListCache, virtual_plugins_generation
+from .response_cache import request_host_key
 from .util import MaBaseSchema
 
 __all__ = ["PLUGINS_BLP"]
@@ -50,8 +52,9 @@ _VIRTUAL_QUERY = select(
 ).order_by(VirtualPlugin.id)
 
 
-def _virtual_entries(parents: dict[str, str]) -> list[dict[str, Any]]:
-    """Virtual plugins whose parent (identifier or name) is a listed plugin (columns only, no ORM objects)."""
+def _virtual_entries(parents: dict[str, str]) -> list[dict[str, Any]] | None:
+    """Virtual plugins whose parent (identifier or name) is a listed plugin (columns only, no ORM
+    objects); None when the table could not be read."""
     if not parents:
         return []
     from ..plugin_host.base import plugin_identifier
@@ -61,7 +64,7 @@ def _virtual_entries(parents: dict[str, str]) -> list[dict[str, Any]]:
     except SQLAlchemyError:
         DB.session.rollback()
         _LOG.exception("Virtual plugins could not be read; listing the loaded plugins only")
-        return []
+        return None
     return [
         {
             "name": name,
@@ -103,15 +106,38 @@ def _loaded_entries() -> tuple[list[dict[str, Any]], dict[str, str]]:
     return cached
 
 
+def _list_cache() -> PluginListCache:
+    cache = current_app.extensions.get("qhana_plugin_list_body_cache")
+    if cache is None:
+        ttl = float(current_app.config.get("PLUGIN_LIST_CACHE_SECONDS", 1.0) or 0)
+        cache = current_app.extensions["qhana_plugin_list_body_cache"] = PluginListCache(ttl)
+    return cache
+
+
+def plugin_list_body() -> bytes:
+    """The JSON body of ``GET /plugins/`` for this request's host (see :mod:`.plugin_list_cache`)."""
+    cache = _list_cache()
+    host = request_host_key()
+    body = cache.get(host)
+    if body is not None:
+        return body
+    generation = virtual_plugins_generation()
+    loaded, parents = _loaded_entries()
+    virtual = _virtual_entries(parents)
+    entries = loaded + (virtual or [])
+    entries.sort(key=lambda e: (e["name"], e["version"]))
+    body = json.dumps({"plugins": entries}, separators=(",", ":")).encode()
+    if virtual is not None:  # a list without the unreadable virtual plugins is not kept
+        cache.put(host, generation, body)
+    return body
+
+
 @PLUGINS_BLP.route("/")
 class PluginsView(MethodView):
     @PLUGINS_BLP.response(200, PluginListSchema())
     def get(self) -> Response:
         """All loaded plugins with an API, and the virtual plugins of those plugins."""
-        loaded, parents = _loaded_entries()
-        entries = loaded + _virtual_entries(parents)
-        entries.sort(key=lambda e: (e["name"], e["version"]))
-        return Response(json.dumps({"plugins": entries}, separators=(",", ":")), mimetype="application/json")
+        return Response(plugin_list_body(), mimetype="application/json")
 
 
 @PLUGINS_BLP.route("/<string:plugin>/")

@@ -15,7 +15,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 
-__all__ = ["ResponseCache"]
+__all__ = ["ResponseCache", "request_host_key"]
+
+
+def request_host_key() -> tuple[str, str, str]:
+    """What the absolute URLs of this request's answer depend on: scheme, host and script root.
+
+    Read from the WSGI environ (after ProxyFix), which is cheaper than ``request.host_url``; the
+    host was already checked against ``TRUSTED_HOSTS`` when Flask matched the request's URL.
+    """
+    from flask import request
+
+    wsgi_env = request.environ
+    host = wsgi_env.get("HTTP_HOST") or f"{wsgi_env.get('SERVER_NAME', '')}:{wsgi_env.get('SERVER_PORT', '')}"
+    return wsgi_env.get("wsgi.url_scheme", "http"), host, wsgi_env.get("SCRIPT_NAME", "")
 
 
 class ResponseCache:

@@ -21,7 +21,7 @@ from sqlalchemy import delete
 from ..db.db import DB
 from ..db.models.tasks import ProcessingTask, TaskFile, TaskUpdateSubscription
 from ..storage import STORE
-from .response_cache import ResponseCache
+from .response_cache import ResponseCache, request_host_key
 from .subscriptions import add_subscription, validate_webhook
 from .util import MaBaseSchema
 
@@ -143,7 +143,7 @@ def _json_response(body: bytes, etag: str | None) -> Response:
 def task_response(task_id: int) -> Response:
     """``GET /tasks/<id>/``: finished tasks are built once per process and then served as is."""
     cache = _finished_cache()
-    key = (task_id, request.host_url)
+    key = (task_id, *request_host_key())
     cached = cache.get(key)
     if cached is not None:
         return _json_response(*cached)

@@ -18,7 +18,34 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "api_command"]
+
+SERVERS = ("granian", "gunicorn")
+APP_FACTORY = "qhana_plugin_runner:create_app"
+
+
+def api_command(server: str, host: str, port: int, threads: int, log_level: str, access_log: bool = True) -> list[str]:
+    """The command line of the API process: one process, ``threads`` request threads.
+
+    granian parses HTTP and keeps connections in Rust threads and calls the Flask app from
+    ``threads`` Python threads (docs/adr/0006-granian-for-the-api.md); gunicorn's gthread worker
+    does all of that in Python.
+    """
+    if server == "granian":
+        command = [
+            sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
+            "--host", host, "--port", str(port), "--workers", "1", "--blocking-threads", str(threads),
+            "--log-level", log_level.lower(),
+        ]
+        return [*command, "--access-log", APP_FACTORY] if access_log else [*command, APP_FACTORY]
+    if server == "gunicorn":
+        command = [
+            sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
+            "--log-level", log_level.lower(),
+        ]
+        return [*command, "--access-logfile", "-", f"{APP_FACTORY}()"] if access_log else [*command, f"{APP_FACTORY}()"]
+    raise ValueError(f"unknown server {server!r}; expected one of {', '.join(SERVERS)}")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -26,6 +53,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5005")), help="port (default 5005)")
     parser.add_argument("--threads", type=int, default=8, help="request threads of the API server (default 8)")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=os.environ.get("QHANA_HTTP_SERVER", "granian"),
+        help="HTTP server of the API: granian (default; HTTP in Rust threads) or gunicorn (gthread, as before)",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="worker threads of the Celery worker (default 2)")
     parser.add_argument("--no-worker", action="store_true", help="start the API only")
     parser.add_argument("--log-level", default="INFO", help="log level of both processes (default INFO)")
@@ -55,15 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as err:
         print(f"qhana-plugin-runner: database migration failed (exit {err.returncode})", file=sys.stderr)
         return 1
-    commands = [
-        [
-            sys.executable, "-m", "gunicorn",
-            "--bind", f"{args.host}:{args.port}",
-            "--worker-class", "gthread", "--workers", "1", "--threads", str(args.threads),
-            "--log-level", args.log_level.lower(), "--access-logfile", "-",
-            "qhana_plugin_runner:create_app()",
-        ]
-    ]
+    commands = [api_command(args.server, args.host, args.port, args.threads, args.log_level)]
     if not args.no_worker:
         commands.append(
             [

@@ -80,6 +80,9 @@ class ProductionConfig:
     PLUGIN_REGISTRY_RETRY_BACKOFF_MAX = 600
     PLUGIN_REGISTRY_MAX_RETRIES = 8
     PLUGIN_REGISTRY_CACHE_TTL = 86400
+    # GET /plugins/ is served from memory; virtual plugins created by other processes are
+    # listed after at most this many seconds (this process's own changes at once); 0: no cache
+    PLUGIN_LIST_CACHE_SECONDS = 1.0
 
     # operations: Celery beat removes finished tasks (and their files) older than this many
     # days, every TASK_CLEANUP_INTERVAL seconds; 0 days keeps everything

@@ -4,7 +4,8 @@
 ``CONTAINER_MODE`` picks what the process becomes:
 
 - ``server``: wait for ``WAIT_HOSTS``, fetch ``GIT_PLUGINS``, apply migrations
-  (``flask db upgrade``), then become gunicorn (settings: :mod:`.gunicorn_config`).
+  (``flask db upgrade``), then become gunicorn (settings: :mod:`.gunicorn_config`), or granian
+  with ``HTTP_SERVER=granian`` (docs/adr/0006-granian-for-the-api.md).
 - ``worker``: wait, fetch, then become a Celery worker (``CELERY_WORKER_POOL``, ``CONCURRENCY``,
   ``DEFAULT_LOG_LEVEL``, ``CELERY_QUEUE``; with ``PERIODIC_SCHEDULER=true`` it also runs beat,
   which exactly one worker may do).
@@ -58,6 +59,11 @@ def command_for(mode: str, environ: Mapping[str, str]) -> list[str] | None:
     python = sys.executable
     log_level = environ.get("DEFAULT_LOG_LEVEL", "INFO").upper()
     if mode == "server":
+        server = environ.get("HTTP_SERVER", "gunicorn").strip().lower() or "gunicorn"
+        if server == "granian":
+            return _granian_command(environ)
+        if server != "gunicorn":
+            raise ValueError(f"HTTP_SERVER={server!r}: expected gunicorn or granian")
         return [python, "-m", "gunicorn", "--config", "python:qhana_plugin_runner.deploy.gunicorn_config"]
     if mode == "worker":
         pool = environ.get("CELERY_WORKER_POOL", "threads")
@@ -78,6 +84,22 @@ def command_for(mode: str, environ: Mapping[str, str]) -> list[str] | None:
     if mode == "migrate":
         return None
     raise ValueError(f"CONTAINER_MODE={mode!r}: expected one of {', '.join(MODES)}")
+
+
+def _granian_command(environ: Mapping[str, str]) -> list[str]:
+    """``HTTP_SERVER=granian``: the same app, address and process/thread counts as gunicorn's
+    settings (``SERVER_HOST``, ``SERVER_PORT``, ``GUNICORN_WORKERS``, ``GUNICORN_THREADS``)."""
+    command = [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
+        "--host", environ.get("SERVER_HOST", "0.0.0.0"), "--port", str(_positive_int(environ, "SERVER_PORT", 8080)),
+        "--workers", str(_positive_int(environ, "GUNICORN_WORKERS", 2)),
+        "--blocking-threads", str(_positive_int(environ, "GUNICORN_THREADS", 8)),
+        "--log-level", environ.get("DEFAULT_LOG_LEVEL", "info").lower(),
+        "--respawn-failed-workers", "--workers-kill-timeout", "30",
+    ]
+    if env_flag(environ, "GUNICORN_ACCESS_LOG"):
+        command.append("--access-log")
+    return [*command, "qhana_plugin_runner:create_app"]
 
 
 def _beat_schedule_file(environ: Mapping[str, str]) -> str:

@@ -17,10 +17,12 @@ def init_web(app: Flask) -> None:
     from .jinja_helpers import register_jinja_helpers
     from .licenses import LICENSES_BLP
     from .request_limits import init_request_limits
+    from .sessions import init_sessions
 
     register_jinja_helpers(app)
     init_framing(app)
     init_request_limits(app)
+    init_sessions(app)
     app.register_blueprint(LICENSES_BLP)
     init_debug_pages(app)
     CORS(app, origins=app.config.get("CORS_ORIGINS", "*"))

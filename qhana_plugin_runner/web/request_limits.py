@@ -53,6 +53,12 @@ def init_request_limits(app: Flask) -> None:
 
     @app.before_request
     def _limit_unannounced_bodies() -> None:
+        wsgi_env = request.environ
+        # without Transfer-Encoding the length is announced, or (HTTP/1) there is no body at all
+        if "HTTP_TRANSFER_ENCODING" not in wsgi_env and (
+            wsgi_env.get("CONTENT_LENGTH") or str(wsgi_env.get("SERVER_PROTOCOL", "")).startswith("HTTP/1")
+        ):
+            return
         limit = request.max_content_length
         if limit is None or request.content_length is not None:
             return

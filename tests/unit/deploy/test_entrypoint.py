@@ -73,3 +73,15 @@ def test_migrate_mode_builds_the_schema(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "qhana_plugin_runner.db") as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"ProcessingTask", "TaskFile", "alembic_version"} <= tables
+
+
+def test_server_becomes_granian_on_request() -> None:
+    env = {"HTTP_SERVER": "granian", "SERVER_PORT": "9000", "GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4", "GUNICORN_ACCESS_LOG": "1"}
+    command = command_for("server", env)
+    assert command is not None and command[1:3] == ["-m", "granian"]
+    for option, value in (("--interface", "wsgi"), ("--port", "9000"), ("--host", "0.0.0.0"), ("--workers", "3"), ("--blocking-threads", "4")):
+        assert command[command.index(option) + 1] == value
+    assert "--access-log" in command and command[-1] == "qhana_plugin_runner:create_app"
+    assert command_for("server", {"HTTP_SERVER": ""})[1:3] == ["-m", "gunicorn"]  # type: ignore[index]
+    with pytest.raises(ValueError, match="HTTP_SERVER"):
+        command_for("server", {"HTTP_SERVER": "waitress"})
