@@ -27,7 +27,6 @@ from urllib.request import url2pathname
 
 import requests
 from flask import current_app, has_app_context
-from pyrfc6266 import requests_response_to_filename
 from werkzeug.utils import secure_filename
 
 from .errors import ConfigError
@@ -167,6 +166,9 @@ def _filename(response: requests.Response) -> str:
         return secure_filename(Path(url2pathname(parts.path)).name) or _unknown_name()
     if parts.scheme == "data" and "Content-Disposition" not in response.headers:
         return _unknown_name()  # the "path" of a data URL is its payload, not a name
+    # pyrfc6266 builds pyparsing grammars on import (~20 ms): only when a name is needed
+    from pyrfc6266 import requests_response_to_filename
+
     return requests_response_to_filename(response)
 
 
