@@ -88,7 +88,7 @@ def finish_task(db_id: int, status: str, log: str | None) -> bool:
     return True
 
 
-@CELERY.task(name="qhana-plugin-runner.save-result", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
+@CELERY.task(name="qhana-plugin-runner.save-result", bind=True, ignore_result=True, inline_after_parent=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def save_task_result(self: Any, task_log: str | None, db_id: int) -> None:
     """Mark the task SUCCESS; ``task_log`` (the previous task's return value) is appended."""
     if task_log is not None and not isinstance(task_log, str):
@@ -97,7 +97,7 @@ def save_task_result(self: Any, task_log: str | None, db_id: int) -> None:
     _forget(self.request.parent_id)
 
 
-@CELERY.task(name="qhana-plugin-runner.save-error", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
+@CELERY.task(name="qhana-plugin-runner.save-error", bind=True, ignore_result=True, inline_after_parent=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def save_task_error(self: Any, failing_task_id: str, db_id: int) -> None:
     """Errback: mark the task FAILURE with the exception and traceback of ``failing_task_id``."""
     record = CeleryTaskFailure.pop(failing_task_id)
@@ -120,7 +120,7 @@ def _details_from_backend(failing_task_id: str) -> str:
     return f"Task {failing_task_id} failed; no details were recorded."
 
 
-@CELERY.task(name="qhana-plugin-runner.add-step", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
+@CELERY.task(name="qhana-plugin-runner.add-step", bind=True, ignore_result=True, inline_after_parent=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def add_step(
     self: Any,
     task_log: str,
