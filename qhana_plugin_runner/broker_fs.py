@@ -16,7 +16,7 @@ import os
 import uuid
 from pathlib import Path
 from queue import Empty
-from time import monotonic
+from time import monotonic_ns
 from typing import Any
 
 from kombu.exceptions import ChannelError
@@ -37,7 +37,9 @@ class Channel(filesystem.Channel):
         return folder
 
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        name = f"{int(round(monotonic() * 1000)):015d}_{uuid.uuid4()}.{queue}.msg"
+        # nanoseconds (system-wide clock): messages are read in the order they were sent, also
+        # several within one millisecond (a burst of submissions); the uuid keeps names unique
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         folder = Path(self.data_folder_out)
         temp = folder / f".{name}.tmp"
         try:

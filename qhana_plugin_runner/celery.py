@@ -14,7 +14,7 @@ import threading
 import traceback
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, uuid
 from celery.exceptions import Ignore, Reject, Retry
 from celery.signals import after_setup_task_logger
 from flask import Flask, current_app, has_app_context
@@ -59,13 +59,81 @@ class FlaskTask(Task):
             raise
 
     def apply_async(self, args: Any = None, kwargs: Any = None, task_id: Any = None, producer: Any = None, link: Any = None, link_error: Any = None, shadow: Any = None, **options: Any) -> Any:
-        """Send the task; if the broker cannot be reached, fail the ProcessingTask and raise 503."""
+        """Send the task; if the broker cannot be reached, fail the ProcessingTask and raise 503.
+
+        A bookkeeping task (``inline_after_parent``) that the running worker task sends as the
+        last link of its chain, or as its errback, runs here at once instead (see
+        :func:`_run_inline`); if that run fails in any way, it is sent as usual.
+        """
+        if link is None and _may_run_inline(self, options):
+            inline_id = task_id or uuid()
+            if _run_inline(self, args, kwargs, inline_id, options):
+                return self.AsyncResult(inline_id)
+            task_id = inline_id
         try:
             return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow, **options)
         except (OperationalError, ConnectionError, TimeoutError) as err:
             db_id = (kwargs or {}).get("db_id")
             _fail_unsent_task(db_id, self.name, err)
             raise BrokerUnavailable(f"The task queue is unavailable: {err}") from err
+
+
+# options a chain or an errback sends with the next task that do not stop it running inline
+_INLINE_OPTIONS = frozenset({"parent_id", "root_id", "priority", "group_id", "group_index", "chain", "link_error", "add_to_parent", "reply_to"})
+_INLINE = threading.local()
+
+
+def _may_run_inline(task: Task, options: dict[str, Any]) -> bool:
+    """Whether ``task`` is a bookkeeping task sent by the worker task running in this thread as
+    its chain's last link or as its errback (nothing after it, no delay, no other options)."""
+    if not getattr(task, "inline_after_parent", False) or getattr(_INLINE, "running", False):
+        return False
+    if options.get("chain") or set(options) - _INLINE_OPTIONS:
+        return False
+    app = task.app
+    if app.conf.task_always_eager or not _inline_enabled():
+        return False
+    parent = app.current_worker_task
+    if parent is None:
+        return False
+    request = parent.request
+    return bool(request.id) and request.id == options.get("parent_id") and not request.is_eager
+
+
+def _inline_enabled() -> bool:
+    flask_app = getattr(CELERY, "flask_app", None)
+    return flask_app is not None and bool(flask_app.config.get("INLINE_BOOKKEEPING", True))
+
+
+def _run_inline(task: Task, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]) -> bool:
+    """Run ``task`` in this thread, before the parent's message is acknowledged.
+
+    The parent's message is acknowledged only after this returns (late acknowledgement), so a
+    worker that dies here gets the parent delivered again, as when the message was sent: the
+    bookkeeping tasks ignore a task that has already finished. Any exception (the database
+    away, a missing row) is logged and answered with False: the caller then sends the message
+    as before, where retries, errbacks and failure records work as they always did. The parent's
+    return value is consumed here, so its result is not stored (nothing is left to forget).
+    """
+    parent = task.app.current_worker_task
+    _INLINE.running = True
+    # called_directly stays True: a retry inside raises the exception instead of sending one
+    task.push_request(id=task_id, args=list(args or ()), kwargs=dict(kwargs or {}), parent_id=None, root_id=options.get("root_id"), hostname=parent.request.hostname, delivery_info=parent.request.delivery_info)
+    try:
+        flask_app = task._flask_app()  # type: ignore[attr-defined]
+        if has_app_context():
+            task.run(*(args or ()), **(kwargs or {}))
+        else:
+            with flask_app.app_context():
+                task.run(*(args or ()), **(kwargs or {}))
+    except Exception as err:  # noqa: BLE001  (sent as a message instead, which reports it as before)
+        _LOG.warning("%s[%s] could not run in the worker (%r); sending it as a message instead", task.name, task_id, err)
+        return False
+    finally:
+        task.pop_request()
+        _INLINE.running = False
+    parent.request.ignore_result = True  # consumed here; save-result would only forget it
+    return True
 
 
 def _record_failure(task: Task, err: Exception) -> None:

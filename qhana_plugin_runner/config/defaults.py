@@ -36,6 +36,9 @@ class ProductionConfig:
     BROKER_POLLING_INTERVAL = 0.005  # seconds, filesystem broker only
     # Redis broker only: seconds after which the task of a worker that died is delivered again
     BROKER_VISIBILITY_TIMEOUT = 120.0
+    # a worker runs save-result, save-error and add-step at the end of a chain right after the
+    # plugin task, without a second message (celery.py FlaskTask.apply_async)
+    INLINE_BOOKKEEPING = True
 
     DEFAULT_FILE_STORE = "local_filesystem"
     FILE_STORE_ROOT_PATH = "files"  # relative paths are relative to the instance folder

@@ -200,11 +200,10 @@ class FileStore(FileStoreInterface):
         )
         if run is not None:
             info.celery_task_id = run.celery_task_id
-        info.save(commit=commit)
-        if run is not None:
-            if info.id is None:
-                DB.session.flush()
+            info.save()
+            DB.session.flush()  # the id now: after the commit, reading it would reload the row
             run.written.add(info.id)
+        info.save(commit=commit)
         return info
 
     def persist_task_result(self, task_db_id: int, file_: Any, file_name: str, file_type: str | None, mimetype: str | None, commit: bool = True) -> TaskFile:

@@ -16,6 +16,7 @@ from typing import Any
 from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import lazyload
 
 from ..celery import CELERY, current_flask_app
 from ..db.db import DB
@@ -23,6 +24,7 @@ from ..db.models.failures import CeleryTaskFailure
 from ..db.models.tasks import ProcessingTask, TaskStatus, utc_now
 from ..errors import TaskNotFound
 from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
+from .webhooks import one_subscription_lookup
 
 __all__ = ["add_step", "save_task_result", "save_task_error", "finish_task", "TASK_LOGGER"]
 
@@ -40,7 +42,8 @@ _UNTIL_THE_DATABASE_IS_BACK: dict[str, Any] = {
 
 
 def _load(db_id: int) -> ProcessingTask:
-    task = ProcessingTask.get_by_id(db_id)
+    # the bookkeeping never reads the task's links (loaded eagerly for the API): skip them
+    task = DB.session.get(ProcessingTask, db_id, options=[lazyload(ProcessingTask.links)])
     if task is None:
         raise TaskNotFound(f"No ProcessingTask with id {db_id}.")
     return task
@@ -48,8 +51,9 @@ def _load(db_id: int) -> ProcessingTask:
 
 def _announce(db_id: int, *signals: Any) -> None:
     app = current_flask_app()
-    for signal in signals:
-        signal.send(app, task_id=db_id)
+    with one_subscription_lookup():  # the webhook listeners read the subscriptions once
+        for signal in signals:
+            signal.send(app, task_id=db_id)
 
 
 def _forget(celery_task_id: str | None) -> None:
@@ -88,7 +92,7 @@ def finish_task(db_id: int, status: str, log: str | None) -> bool:
     return True
 
 
-@CELERY.task(name="qhana-plugin-runner.save-result", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
+@CELERY.task(name="qhana-plugin-runner.save-result", bind=True, ignore_result=True, inline_after_parent=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def save_task_result(self: Any, task_log: str | None, db_id: int) -> None:
     """Mark the task SUCCESS; ``task_log`` (the previous task's return value) is appended."""
     if task_log is not None and not isinstance(task_log, str):
@@ -97,7 +101,7 @@ def save_task_result(self: Any, task_log: str | None, db_id: int) -> None:
     _forget(self.request.parent_id)
 
 
-@CELERY.task(name="qhana-plugin-runner.save-error", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
+@CELERY.task(name="qhana-plugin-runner.save-error", bind=True, ignore_result=True, inline_after_parent=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def save_task_error(self: Any, failing_task_id: str, db_id: int) -> None:
     """Errback: mark the task FAILURE with the exception and traceback of ``failing_task_id``."""
     record = CeleryTaskFailure.pop(failing_task_id)
@@ -120,7 +124,7 @@ def _details_from_backend(failing_task_id: str) -> str:
     return f"Task {failing_task_id} failed; no details were recorded."
 
 
-@CELERY.task(name="qhana-plugin-runner.add-step", bind=True, ignore_result=True, **_UNTIL_THE_DATABASE_IS_BACK)
+@CELERY.task(name="qhana-plugin-runner.add-step", bind=True, ignore_result=True, inline_after_parent=True, **_UNTIL_THE_DATABASE_IS_BACK)
 def add_step(
     self: Any,
     task_log: str,

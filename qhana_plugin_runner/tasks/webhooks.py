@@ -19,7 +19,10 @@ import hmac
 import logging
 import socket
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +31,7 @@ import requests
 from flask import Flask, current_app
 
 from ..celery import CELERY
-from ..db.models.tasks import TaskUpdateSubscription
+from ..db.models.tasks import TaskUpdateSubscription, WebhookRef
 from ..errors import DeniedTarget
 from ..util.net_guard import (
     DEFAULT_DENIED_NETWORKS,
@@ -163,13 +166,38 @@ def _first_attempt(app: Flask, webhook_url: str, task_url: str, event: str) -> N
         _LOG.exception("Webhook %s (%s of %s) could not be handed on for retries", webhook_url, event, task_url)
 
 
+_LOOKUP: ContextVar[dict[int, list[tuple[str, str, str | None]]] | None] = ContextVar("qhana_webhook_lookup", default=None)
+
+
+@contextmanager
+def one_subscription_lookup() -> Iterator[None]:
+    """Within this block, each task's subscriptions are read once for all its events (the
+    bookkeeping announces a status and a details change together)."""
+    token = _LOOKUP.set({})
+    try:
+        yield
+    finally:
+        _LOOKUP.reset(token)
+
+
+def _subscribers(task_id: int, event: str) -> list[WebhookRef]:
+    cache = _LOOKUP.get()
+    if cache is None:
+        return TaskUpdateSubscription.get_by_task_and_event(task_id, event)
+    rows = cache.get(task_id)
+    if rows is None:
+        rows = cache[task_id] = TaskUpdateSubscription.get_all_by_task(task_id)
+    refs = (WebhookRef(webhook, task_url) for webhook, task_url, kind in rows if kind is None or kind == event)
+    return list(dict.fromkeys(refs))  # distinct, in order
+
+
 def dispatch_event(app: Flask, task_id: int, event: str, only: str | None = None) -> int:
     """Send ``event`` of task ``task_id`` to its subscribers (or to the webhook ``only``).
 
     Returns how many calls were started. Never raises: a failure is logged.
     """
     try:
-        refs = TaskUpdateSubscription.get_by_task_and_event(task_id, event)
+        refs = _subscribers(task_id, event)
     except Exception:  # the caller is a task or a request that must not fail for this
         _LOG.exception("Subscriptions of task %s could not be read", task_id)
         return 0

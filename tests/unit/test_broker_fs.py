@@ -74,3 +74,18 @@ def test_racing_publishers_and_consumers_lose_and_duplicate_nothing(tmp_path: Pa
     assert not errors, errors
     assert sorted(received) == list(range(450))
     assert not [p for p in (tmp_path / "queue").iterdir()], "no message or temp file left behind"
+
+
+def test_messages_come_out_in_the_order_they_were_sent(tmp_path: Path) -> None:
+    # a burst puts many messages into one millisecond; they must still be read in order
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("order")
+        for number in range(300):
+            queue.put({"n": number})
+        received = []
+        for _ in range(300):
+            message = queue.get(timeout=5)
+            received.append(message.payload["n"])
+            message.ack()
+        queue.close()
+    assert received == list(range(300))

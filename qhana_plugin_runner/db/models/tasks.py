@@ -143,9 +143,8 @@ class ProcessingTask(_Saving, MODEL):
 
     @property
     def has_uncleared_step(self) -> bool:
-        return bool(self.steps) and 0 <= self.current_step < len(self.steps) and not (
-            self.steps[self.current_step].cleared
-        )
+        # current_step first: a task that never had a step does not load its steps
+        return 0 <= self.current_step < len(self.steps) and not self.steps[self.current_step].cleared
 
     def clear_previous_step(self, commit: bool = False) -> None:
         """Mark the current step cleared (no-op when there is none)."""
@@ -246,6 +245,12 @@ class TaskUpdateSubscription(_Saving, _TaskChild, MODEL):
             condition = or_(condition, cls.event_type == event)
         query = select(cls.webhook_href, cls.task_href).where(cls.task_id == task_id, condition).distinct()
         return [WebhookRef(*row) for row in DB.session.execute(query)]
+
+    @classmethod
+    def get_all_by_task(cls, task_id: int) -> list[tuple[str, str, str | None]]:
+        """(webhook, task URL, event type or None for every event) of every subscription."""
+        query = select(cls.webhook_href, cls.task_href, cls.event_type).where(cls.task_id == task_id)
+        return [(row[0], row[1], row[2]) for row in DB.session.execute(query)]
 
     @classmethod
     def get_by_task_and_subscriber(
