@@ -120,6 +120,7 @@ def test_message_from_a_foreign_origin_is_ignored(page: Any, page_servers: dict[
     foreign.wait_for_function("() => typeof window.sendToPlugin === 'function'")
     foreign.evaluate("() => window.sendToPlugin({type: 'data-url-response', inputKey: 'data_url', href: 'http://evil.example/data.csv'})")
     foreign.evaluate("() => window.sendToPlugin('ui-prevent-submit')")
+    page.wait_for_timeout(300)  # let the foreign messages be delivered (and ignored) first
     # a message of the real parent, sent after the foreign ones, is handled: so those had arrived
     page.evaluate("() => window.sendToFrame('ui-submit-status')")
     page.wait_for_function("() => window.received.some((m) => m && m.type === 'ui-submit-status')")
