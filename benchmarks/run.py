@@ -57,8 +57,9 @@ def embedded_setup(workdir: Path, port: int, http_server: str = "") -> tuple[dic
 
 
 def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, http_server: str = "") -> tuple[dict[str, str], list[tuple[str, str]], object]:
-    """The compose file's set-up: the entry point's server (gunicorn unless ``http_server`` says
-    granian) with 2 processes, a 16-thread worker, Redis, PostgreSQL."""
+    """The compose file's set-up: the entry point's server (granian, as docker-compose.yml sets
+    ``HTTP_SERVER``, unless ``http_server`` says gunicorn) with 2 processes, a 16-thread worker,
+    Redis, PostgreSQL."""
     import redis
 
     database, drop = fresh_postgres_database(postgres, f"qhana_bench_{os.getpid()}")
@@ -66,8 +67,7 @@ def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, ht
 
     env = production_env(workdir / "instance", port, database, redis_url)
     migrate(env)
-    if http_server:
-        env["HTTP_SERVER"] = http_server
+    env["HTTP_SERVER"] = http_server or "granian"
     from qhana_plugin_runner.deploy.entrypoint import command_for
 
     api = shlex.join(command_for("server", env) or [])
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--poll-ms", type=float, default=2.0)
-    parser.add_argument("--http-server", choices=["granian", "gunicorn"], default="", help="API server (default: what the set-up uses: granian embedded, gunicorn production)")
+    parser.add_argument("--http-server", choices=["granian", "gunicorn"], default="", help="API server (default: what the set-up uses: granian in both, as make run and docker-compose.yml)")
     parser.add_argument("--only", default="", help="phases for the client (default: all)")
     parser.add_argument("--quick", action="store_true", help="short runs: 3 s loads, 20 tasks, burst of 100")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk when it is missing (root only)")

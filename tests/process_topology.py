@@ -67,6 +67,9 @@ class Topology:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED_PREFIXES)}
         env.update(
             CONTAINER_MODE=mode,
+            # the server docker-compose.yml runs (docs/adr/0007); QHANA_TEST_HTTP_SERVER=gunicorn
+            # runs the same tests against the entry point's default
+            HTTP_SERVER=os.environ.get("QHANA_TEST_HTTP_SERVER", "granian"),
             QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER=str(self.instance),
             PLUGIN_FOLDERS=":".join(self.plugin_folders),
             SQLALCHEMY_DATABASE_URI=self.database_url,

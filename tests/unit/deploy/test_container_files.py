@@ -21,7 +21,7 @@ from helpers import ROOT
 # read by the entry point, gunicorn config, wait and git helpers (not config keys)
 DEPLOY_VARIABLES = {
     "CONTAINER_MODE", "WAIT_HOSTS", "WAIT_TIMEOUT", "WAIT_SLEEP_INTERVAL", "WAIT_BEFORE", "WAIT_AFTER",
-    "GIT_PLUGINS", "GIT_PLUGINS_PATH", "SERVER_HOST", "SERVER_PORT", "GUNICORN_WORKERS",
+    "GIT_PLUGINS", "GIT_PLUGINS_PATH", "HTTP_SERVER", "SERVER_HOST", "SERVER_PORT", "GUNICORN_WORKERS",
     "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_ACCESS_LOG", "FORWARDED_ALLOW_IPS",
     "CONCURRENCY", "CELERY_WORKER_POOL", "CELERY_WORKER_NAME", "PERIODIC_SCHEDULER",
     "QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER", "FLASK_APP", "PATH", "PYTHONUNBUFFERED",
@@ -53,6 +53,9 @@ def test_services_of_the_topology(compose: dict[str, Any]) -> None:
     assert _env(worker)["PERIODIC_SCHEDULER"] == "true"
     assert runner["image"] == worker["image"], "server and worker must run the same plugins"
     assert re.fullmatch(r"\$\{RUNNER_PORT:-5005\}:8080", runner["ports"][0])
+    # the compose set-up serves the API with granian (docs/adr/0007), gunicorn on request
+    assert _env(runner)["HTTP_SERVER"] == "${HTTP_SERVER:-granian}"
+    assert command_for("server", {"HTTP_SERVER": "granian"})[1:3] == ["-m", "granian"]
 
 
 def test_runner_and_worker_share_services_and_the_instance_volume(compose: dict[str, Any]) -> None:
