@@ -7,12 +7,24 @@ still being written, so under load a worker can read an empty message and stop w
 the queue folder (rename is atomic), and a reader claims a message by renaming it into a
 ``claimed`` folder beside the queue (only one reader can win), reads it and deletes it.
 
+Between two empty polls kombu sleeps ``polling_interval``; here a consumer on Linux waits on an
+inotify watch of its queue folder instead, for at most that long, so a message is picked up as
+soon as it is renamed into the folder rather than up to one interval later. Where inotify is
+missing (another OS, a full watch limit) it sleeps as kombu does.
+
 :mod:`qhana_plugin_runner.celery` registers this class for the ``filesystem://`` scheme.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
+import logging
 import os
+import select
+import sys
+import time
 import uuid
 from pathlib import Path
 from queue import Empty
@@ -24,7 +36,68 @@ from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
-__all__ = ["Channel", "Transport"]
+__all__ = ["Channel", "Transport", "FolderWatch"]
+
+_LOG = logging.getLogger(__name__)
+_IN_MOVED_TO = 0x80
+_IN_CLOSE_WRITE = 0x08
+_IN_NONBLOCK = 0o4000
+_IN_CLOEXEC = 0o2000000
+
+
+class FolderWatch:
+    """Waits until a file is renamed into (or written in) a folder, or a timeout passes.
+
+    Linux inotify through libc; :meth:`create` answers None elsewhere or when the kernel refuses
+    a watch, and the caller sleeps instead. Events between two waits are kept by the kernel, so
+    a message that arrives while the consumer is busy still ends the next wait at once.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    @classmethod
+    def create(cls, folder: str) -> FolderWatch | None:
+        if not sys.platform.startswith("linux"):
+            return None
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+            fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+            if fd < 0:
+                raise OSError(ctypes.get_errno(), "inotify_init1")
+            if libc.inotify_add_watch(fd, os.fsencode(folder), _IN_MOVED_TO | _IN_CLOSE_WRITE) < 0:
+                error = ctypes.get_errno()
+                os.close(fd)
+                raise OSError(error, f"inotify_add_watch {folder}")
+        except (OSError, AttributeError) as err:
+            _LOG.info("Filesystem broker: no inotify watch on %s (%s); polling instead", folder, err)
+            return None
+        return cls(fd)
+
+    def wait(self, timeout: float) -> bool:
+        """True when something arrived within ``timeout`` seconds (the events are consumed)."""
+        try:
+            ready, _, _ = select.select([self._fd], [], [], max(timeout, 0.0))
+        except InterruptedError:
+            return False
+        if not ready:
+            return False
+        while True:  # drain every queued event; the caller polls the folder anyway
+            try:
+                if not os.read(self._fd, 65536):
+                    break
+            except BlockingIOError:
+                break
+            except OSError as err:
+                if err.errno == errno.EINTR:
+                    continue
+                raise
+        return True
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class Channel(filesystem.Channel):
@@ -75,3 +148,41 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    def drain_events(self, connection: Any, timeout: float | None = None) -> None:
+        """kombu's loop, with the sleep between empty polls spent waiting on the queue folder."""
+        started = time.monotonic()
+        interval = self.polling_interval
+        if timeout and interval and interval > timeout:
+            interval = timeout
+        watch = self._folder_watch()
+        while True:
+            try:
+                self.cycle.get(self._deliver, timeout=timeout)
+            except Empty:
+                if timeout is not None and time.monotonic() - started >= timeout:
+                    raise TimeoutError() from None
+                if interval is None:
+                    continue
+                if watch is not None:
+                    watch.wait(interval)
+                else:
+                    time.sleep(interval)
+            else:
+                return
+
+    def _folder_watch(self) -> FolderWatch | None:
+        try:
+            return self.__dict__["_qhana_watch"]
+        except KeyError:
+            pass
+        folder = self.client.transport_options.get("data_folder_in") if self.client else None
+        watch = FolderWatch.create(folder) if folder else None
+        self.__dict__["_qhana_watch"] = watch
+        return watch
+
+    def close_connection(self, connection: Any) -> None:
+        watch = self.__dict__.pop("_qhana_watch", None)
+        if watch is not None:
+            watch.close()
+        super().close_connection(connection)

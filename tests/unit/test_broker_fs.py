@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from pathlib import Path
 from queue import Empty
 
+import pytest
 from kombu import Connection
 
 import qhana_plugin_runner.celery  # noqa: F401  (registers the transport for filesystem://)
@@ -89,3 +91,48 @@ def test_messages_come_out_in_the_order_they_were_sent(tmp_path: Path) -> None:
             message.ack()
         queue.close()
     assert received == list(range(300))
+
+
+def test_a_waiting_consumer_wakes_when_a_message_arrives(tmp_path: Path) -> None:
+    """With a polling interval of 5 s, a message sent while the consumer waits is received at
+    once: the wait ends on the folder's inotify event, not after the interval."""
+    from qhana_plugin_runner.broker_fs import FolderWatch
+
+    queue_folder = tmp_path / "queue"
+    queue_folder.mkdir()
+    if FolderWatch.create(str(queue_folder)) is None:
+        pytest.skip("no inotify here: the consumer polls")
+    options = {"data_folder_in": str(queue_folder), "data_folder_out": str(queue_folder), "control_folder": str(tmp_path / "control"), "polling_interval": 5.0}
+    with Connection("filesystem://localhost/", transport_options=options) as consumer_conn, _connection(tmp_path) as producer_conn:
+        queue = consumer_conn.SimpleQueue("wake")
+        sent_at: list[float] = []
+
+        def send_later() -> None:
+            time.sleep(0.3)
+            sent_at.append(time.monotonic())
+            producer_conn.SimpleQueue("wake").put({"n": 1})
+
+        sender = threading.Thread(target=send_later)
+        sender.start()
+        started = time.monotonic()
+        message = queue.get(timeout=20)
+        received = time.monotonic()
+        sender.join()
+        message.ack()
+        queue.close()
+    assert message.payload == {"n": 1}
+    assert received - sent_at[0] < 1.0, f"woke {received - sent_at[0]:.2f} s after the send"
+    assert received - started < 2.0
+
+
+def test_without_inotify_the_consumer_polls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qhana_plugin_runner import broker_fs
+
+    monkeypatch.setattr(broker_fs.FolderWatch, "create", classmethod(lambda cls, folder: None))
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("poll")
+        queue.put({"n": 2})
+        message = queue.get(timeout=5)
+        message.ack()
+        queue.close()
+    assert message.payload == {"n": 2}
