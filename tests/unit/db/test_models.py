@@ -602,3 +602,33 @@ def test_a_tasks_children_are_found_through_an_index(app: Flask, model: Any) -> 
             connection.exec_driver_sql("SET enable_seqscan = off")
             plan = " ".join(str(row[0]) for row in connection.exec_driver_sql(f"EXPLAIN {query}"))
     assert f"ix_{table}_task_id" in plan, plan
+
+
+def test_save_with_commit_keeps_the_id_loaded_and_reloads_the_rest(app: Flask) -> None:
+    """Plugins read ``task.id`` right after ``save(commit=True)``: no SELECT for that, but
+    every other attribute is still reloaded on access (a change made elsewhere is seen)."""
+    from sqlalchemy import event, text
+
+    from qhana_plugin_runner.db.db import DB
+    from qhana_plugin_runner.db.models.tasks import ProcessingTask
+
+    task = ProcessingTask(task_name="keep-id")
+    statements: list[str] = []
+    engine = DB.engine
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        task.save(commit=True)
+        saved = list(statements)
+        task_id = task.id
+        assert statements == saved, f"reading the id ran {statements[len(saved):]}"
+        with engine.begin() as conn:  # another connection changes the row
+            conn.execute(text('UPDATE "ProcessingTask" SET task_name = :n WHERE id = :i'), {"n": "renamed", "i": task_id})
+        assert task.task_name == "renamed"
+        assert any(s.lstrip().upper().startswith("SELECT") for s in statements[len(saved):])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert DB.session.get(ProcessingTask, task_id) is task
