@@ -119,7 +119,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
         "name": name,
         "processes": dict(commands),
         "database": "PostgreSQL" if name == "production" else "SQLite",
-        "http_server": args.http_server or ("granian" if name == "embedded" else "gunicorn"),
+        "http_server": args.http_server or "granian",  # both set-ups default to granian (make run, docker-compose.yml)
         "broker": "Redis" if name == "production" else "filesystem (embedded)",
     }
     report["machine"] = facts
