@@ -17,6 +17,7 @@ def test_database_unavailable_is_a_json_503(client: Any, monkeypatch: pytest.Mon
         raise error("SELECT", {}, Exception("connection to server at 127.0.0.1 failed: Connection refused"))
 
     monkeypatch.setattr(DB.session, "get", unreachable)
+    monkeypatch.setattr(DB.session, "execute", unreachable)  # the pending-task read
     response = client.get("/tasks/1/")
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert response.get_json() == {"code": 503, "status": "Service Unavailable", "message": "The database is unavailable; try again shortly."}
