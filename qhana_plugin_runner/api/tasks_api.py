@@ -86,21 +86,31 @@ def _number(value: float | None) -> float | int | None:
     return int(value) if float(value).is_integer() else value
 
 
+def _body(task_id: int, status: str, columns: Any, steps: Any, outputs: list[dict[str, Any]], links: Any) -> dict[str, Any]:
+    """The task resource from plain values: ``columns`` has ``task_log`` and the ``progress_*``
+    fields, ``steps`` rows with href, ui_href, step_id, cleared and ``links`` rows with type,
+    href (ORM objects and result rows both do)."""
+    body: dict[str, Any] = {"status": status, "log": columns.task_log or ""}
+    if columns.progress_value is not None:
+        body["progress"] = {
+            "start": _number(columns.progress_start),
+            "target": _number(columns.progress_target),
+            "value": _number(columns.progress_value),
+            "unit": columns.progress_unit,
+        }
+    if steps:
+        body["steps"] = [{"href": s.href, "uiHref": s.ui_href, "stepId": s.step_id, "cleared": bool(s.cleared)} for s in steps]
+    body["outputs"] = outputs
+    body["links"] = [
+        {"type": "subscribe", "href": url_for("tasks-api.TaskView", task_id=task_id, _external=True)},
+        {"type": "events", "href": url_for("tasks-api.TaskEventsView", task_id=task_id, _external=True)},
+        *({"type": link.type, "href": link.href} for link in links),
+    ]
+    return body
+
+
 def task_representation(task: ProcessingTask) -> dict[str, Any]:
     """The JSON body of ``GET /tasks/<id>/`` (needs a request or SERVER_NAME for URLs)."""
-    body: dict[str, Any] = {"status": task.status, "log": task.task_log or ""}
-    if task.progress_value is not None:
-        body["progress"] = {
-            "start": _number(task.progress_start),
-            "target": _number(task.progress_target),
-            "value": _number(task.progress_value),
-            "unit": task.progress_unit,
-        }
-    if task.steps:
-        body["steps"] = [
-            {"href": s.href, "uiHref": s.ui_href, "stepId": s.step_id, "cleared": bool(s.cleared)}
-            for s in task.steps
-        ]
     outputs = []
     if task.is_finished:
         for info in TaskFile.get_task_result_files(task):
@@ -110,14 +120,7 @@ def task_representation(task: ProcessingTask) -> dict[str, Any]:
             if info.file_name is not None:
                 output["name"] = info.file_name
             outputs.append(output)
-    body["outputs"] = outputs
-    links = [
-        {"type": "subscribe", "href": url_for("tasks-api.TaskView", task_id=task.id, _external=True)},
-        {"type": "events", "href": url_for("tasks-api.TaskEventsView", task_id=task.id, _external=True)},
-    ]
-    links.extend({"type": link.type, "href": link.href} for link in task.links)
-    body["links"] = links
-    return body
+    return _body(task.id, task.status, task, task.steps, outputs, task.links)
 
 
 _TASK_SCHEMA = TaskStatusSchema()
@@ -143,25 +146,9 @@ def pending_task_representation(task_id: int) -> dict[str, Any] | None:
         abort(404, message="Task not found.")
     if row.finished_at is not None:
         return None
-    body: dict[str, Any] = {"status": "PENDING", "log": row.task_log or ""}
-    if row.progress_value is not None:
-        body["progress"] = {
-            "start": _number(row.progress_start),
-            "target": _number(row.progress_target),
-            "value": _number(row.progress_value),
-            "unit": row.progress_unit,
-        }
     steps = DB.session.execute(_STEP_ROWS.where(Step.id == task_id)).all()
-    if steps:
-        body["steps"] = [{"href": s.href, "uiHref": s.ui_href, "stepId": s.step_id, "cleared": bool(s.cleared)} for s in steps]
-    body["outputs"] = []
-    links = [
-        {"type": "subscribe", "href": url_for("tasks-api.TaskView", task_id=task_id, _external=True)},
-        {"type": "events", "href": url_for("tasks-api.TaskEventsView", task_id=task_id, _external=True)},
-    ]
-    links.extend({"type": link.type, "href": link.href} for link in DB.session.execute(_LINK_ROWS.where(TaskLink.task_id == task_id)))
-    body["links"] = links
-    return body
+    links = DB.session.execute(_LINK_ROWS.where(TaskLink.task_id == task_id)).all()
+    return _body(task_id, "PENDING", row, steps, [], links)
 
 
 def _finished_cache() -> ResponseCache:
