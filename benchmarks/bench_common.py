@@ -95,13 +95,31 @@ def fresh_postgres_database(server_url: str, name: str) -> tuple[str, Callable[[
 
 
 def production_env(instance: Path, port: int, database_url: str, redis_url: str, plugin_folders: list[Path] | None = None) -> dict[str, str]:
-    """The compose file's settings: gunicorn 2 processes x 8 threads, Redis broker, PostgreSQL."""
+    """The compose file's settings: 2 server processes x 8 threads, Redis broker, PostgreSQL."""
     env = base_env(instance, plugin_folders)
     env.update(SQLALCHEMY_DATABASE_URI=database_url, BROKER_URL=redis_url, SERVER_HOST="127.0.0.1", SERVER_PORT=str(port), GUNICORN_WORKERS="2", GUNICORN_THREADS="8", CONCURRENCY="16")
     return env
 
 
-GUNICORN_PRODUCTION = [PYTHON, "-m", "gunicorn", "--config", "python:qhana_plugin_runner.deploy.gunicorn_config"]
+def embedded_api_command(port: int, http_server: str = "granian") -> list[str]:
+    """``make run``'s API server: one process, 8 request threads (what the CLI itself starts)."""
+    from qhana_plugin_runner.cli.embedded import api_command
+
+    return api_command(http_server, "127.0.0.1", port, 8, "WARNING", access_log=False)
+
+
+def production_api_command(env: dict[str, str], http_server: str = "granian") -> list[str]:
+    """The compose file's API server, as the image's entry point builds it from ``env``
+    (granian, as docker-compose.yml sets ``HTTP_SERVER``; ``http_server`` may say gunicorn)."""
+    from qhana_plugin_runner.deploy.entrypoint import command_for
+
+    return command_for("server", {**env, "HTTP_SERVER": http_server}) or []
+
+
+def worker_command(concurrency: int, events: bool = False) -> list[str]:
+    """A Celery worker with a thread pool (``events``: with task events, as the compose worker)."""
+    command = [PYTHON, "-m", "celery", "--app", CELERY_APP, "worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "WARNING"]
+    return command + (["-E"] if events else ["--without-gossip", "--without-mingle"])
 
 
 class Process:

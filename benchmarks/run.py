@@ -28,17 +28,19 @@ import time
 from pathlib import Path
 
 from bench_common import (
-    CELERY_APP,
     DEFAULT_POSTGRES,
     PYTHON,
     RESULTS,
     ROOT,
     base_env,
+    embedded_api_command,
     free_port,
     fresh_postgres_database,
     machine_facts,
     migrate,
+    production_api_command,
     production_env,
+    worker_command,
 )
 
 DEFAULT_CLIENT = ROOT.parent / "shared" / "bench" / "runner_bench.py"
@@ -49,11 +51,8 @@ def embedded_setup(workdir: Path, port: int, http_server: str = "") -> tuple[dic
     says gunicorn) and a 2-thread worker, SQLite, filesystem broker."""
     env = base_env(workdir / "instance")
     migrate(env)
-    from qhana_plugin_runner.cli.embedded import api_command
-
-    api = shlex.join(api_command(http_server or "granian", "127.0.0.1", port, 8, "WARNING", access_log=False))
-    worker = f"{shlex.quote(PYTHON)} -m celery --app {CELERY_APP} worker --pool threads --concurrency 2 --loglevel WARNING --without-gossip --without-mingle"
-    return env, [("api", api), ("worker", worker)], None
+    api = shlex.join(embedded_api_command(port, http_server or "granian"))
+    return env, [("api", api), ("worker", shlex.join(worker_command(2)))], None
 
 
 def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, http_server: str = "") -> tuple[dict[str, str], list[tuple[str, str]], object]:
@@ -67,13 +66,8 @@ def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, ht
 
     env = production_env(workdir / "instance", port, database, redis_url)
     migrate(env)
-    env["HTTP_SERVER"] = http_server or "granian"
-    from qhana_plugin_runner.deploy.entrypoint import command_for
-
-    api = shlex.join(command_for("server", env) or [])
-    worker = f"{shlex.quote(PYTHON)} -m celery --app {CELERY_APP} worker --pool threads --concurrency 16 --loglevel WARNING -E"
-
-    return env, [("api", api), ("worker", worker)], drop
+    api = shlex.join(production_api_command(env, http_server or "granian"))
+    return env, [("api", api), ("worker", shlex.join(worker_command(16, events=True)))], drop
 
 
 def ensure_wrk(install: bool) -> bool:
