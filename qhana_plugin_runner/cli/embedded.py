@@ -62,7 +62,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2, help="worker threads of the Celery worker (default 2)")
     parser.add_argument("--no-worker", action="store_true", help="start the API only")
     parser.add_argument("--log-level", default="INFO", help="log level of both processes (default INFO)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.server not in SERVERS:  # argparse checks choices on the command line, not defaults
+        parser.error(f"QHANA_HTTP_SERVER={args.server!r}: expected one of {', '.join(SERVERS)}")
+    return args
 
 
 def _prepare_environment(log_level: str) -> dict[str, str]:

@@ -40,3 +40,11 @@ def test_gunicorn_command() -> None:
 def test_unknown_server() -> None:
     with pytest.raises(ValueError, match="unknown server"):
         api_command("waitress", "127.0.0.1", 1, 1, "INFO")
+
+
+def test_an_unknown_server_in_the_environment_stops_with_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("QHANA_HTTP_SERVER", "bogus")
+    with pytest.raises(SystemExit) as stopped:
+        _parse([])
+    assert stopped.value.code == 2
+    assert "QHANA_HTTP_SERVER='bogus': expected one of granian, gunicorn" in capsys.readouterr().err
