@@ -171,18 +171,17 @@ class Transport(filesystem.Transport):
             else:
                 return
 
+    #: the queue folder's watch; False until the first drain looked for one
+    _watch: FolderWatch | None | bool = False
+
     def _folder_watch(self) -> FolderWatch | None:
-        try:
-            return self.__dict__["_qhana_watch"]
-        except KeyError:
-            pass
-        folder = self.client.transport_options.get("data_folder_in") if self.client else None
-        watch = FolderWatch.create(folder) if folder else None
-        self.__dict__["_qhana_watch"] = watch
-        return watch
+        if self._watch is False:
+            folder = self.client.transport_options.get("data_folder_in") if self.client else None
+            self._watch = FolderWatch.create(folder) if folder else None
+        return self._watch if isinstance(self._watch, FolderWatch) else None
 
     def close_connection(self, connection: Any) -> None:
-        watch = self.__dict__.pop("_qhana_watch", None)
-        if watch is not None:
-            watch.close()
+        if isinstance(self._watch, FolderWatch):
+            self._watch.close()
+        self._watch = False
         super().close_connection(connection)
