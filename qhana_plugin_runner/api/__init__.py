@@ -14,7 +14,6 @@ import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, jsonify
-from flask_smorest import Api
 from flask_smorest.globals import current_api
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -22,6 +21,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from ..errors import BrokerUnavailable
 from .extra_fields import CSVList, EnumField
 from .jwt_helper import SECURITY_SCHEMES
+from .lazy_doc import Api
 from .spec_errors import ErrorResponsesPlugin
 from .subscriptions import init_process_subscriptions
 from .util import MaBaseSchema

@@ -10,10 +10,12 @@ built on first use and shared; rendering keeps no state between calls.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import mistune
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    import mistune
 
 __all__ = ["MARKDOWN_PLUGINS", "render_markdown"]
 
@@ -22,6 +24,8 @@ MARKDOWN_PLUGINS: Final = ("strikethrough", "footnotes", "table", "url")
 
 @lru_cache(maxsize=1)
 def _markdown() -> mistune.Markdown:
+    import mistune  # imported with the first form rendered, not at start-up (about 10 ms)
+
     return mistune.create_markdown(escape=True, plugins=list(MARKDOWN_PLUGINS))
 
 
