@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
@@ -94,10 +95,21 @@ def fresh_postgres_database(server_url: str, name: str) -> tuple[str, Callable[[
     return url, drop
 
 
-def production_env(instance: Path, port: int, database_url: str, redis_url: str, plugin_folders: list[Path] | None = None) -> dict[str, str]:
-    """The compose file's settings: 2 server processes x 8 threads, Redis broker, PostgreSQL."""
+def compose_default(variable: str) -> str:
+    """The default ``docker-compose.yml`` gives ``variable`` (``NAME: ${NAME:-default}``)."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    match = re.search(rf"^\s*{re.escape(variable)}:\s*\$\{{{re.escape(variable)}:-([^}}]*)\}}", text, re.MULTILINE)
+    if match is None:
+        raise LookupError(f"docker-compose.yml sets no default for {variable}")
+    return match.group(1)
+
+
+def production_env(instance: Path, port: int, database_url: str, redis_url: str, plugin_folders: list[Path] | None = None, api_processes: int | None = None) -> dict[str, str]:
+    """The compose file's settings (its server processes and threads unless ``api_processes``
+    says otherwise), a 16-thread worker, Redis broker, PostgreSQL."""
     env = base_env(instance, plugin_folders)
-    env.update(SQLALCHEMY_DATABASE_URI=database_url, BROKER_URL=redis_url, SERVER_HOST="127.0.0.1", SERVER_PORT=str(port), GUNICORN_WORKERS="2", GUNICORN_THREADS="8", CONCURRENCY="16")
+    processes = str(api_processes) if api_processes else compose_default("GUNICORN_WORKERS")
+    env.update(SQLALCHEMY_DATABASE_URI=database_url, BROKER_URL=redis_url, SERVER_HOST="127.0.0.1", SERVER_PORT=str(port), GUNICORN_WORKERS=processes, GUNICORN_THREADS=compose_default("GUNICORN_THREADS"), CONCURRENCY="16")
     return env
 
 

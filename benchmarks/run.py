@@ -55,16 +55,16 @@ def embedded_setup(workdir: Path, port: int, http_server: str = "") -> tuple[dic
     return env, [("api", api), ("worker", shlex.join(worker_command(2)))], None
 
 
-def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, http_server: str = "") -> tuple[dict[str, str], list[tuple[str, str]], object]:
+def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, http_server: str = "", api_processes: int | None = None) -> tuple[dict[str, str], list[tuple[str, str]], object]:
     """The compose file's set-up: the entry point's server (granian, as docker-compose.yml sets
-    ``HTTP_SERVER``, unless ``http_server`` says gunicorn) with 2 processes, a 16-thread worker,
-    Redis, PostgreSQL."""
+    ``HTTP_SERVER``, unless ``http_server`` says gunicorn) with the compose file's processes
+    (or ``api_processes``), a 16-thread worker, Redis, PostgreSQL."""
     import redis
 
     database, drop = fresh_postgres_database(postgres, f"qhana_bench_{os.getpid()}")
     redis.Redis.from_url(redis_url).flushdb()
 
-    env = production_env(workdir / "instance", port, database, redis_url)
+    env = production_env(workdir / "instance", port, database, redis_url, api_processes=api_processes)
     migrate(env)
     api = shlex.join(production_api_command(env, http_server or "granian"))
     return env, [("api", api), ("worker", shlex.join(worker_command(16, events=True)))], drop
@@ -84,7 +84,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
     if name == "embedded":
         env, commands, cleanup = embedded_setup(workdir, port, args.http_server)
     else:
-        env, commands, cleanup = production_setup(workdir, port, args.postgres, args.redis, args.http_server)
+        env, commands, cleanup = production_setup(workdir, port, args.postgres, args.redis, args.http_server, args.api_processes)
     client = [
         PYTHON, str(args.client), "--base-url", f"http://127.0.0.1:{port}", "--label", f"qhana-plugin-runner {name}",
         "--start-cwd", str(workdir), "--start-logs", str(workdir / "logs"),
@@ -114,6 +114,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
         "processes": dict(commands),
         "database": "PostgreSQL" if name == "production" else "SQLite",
         "http_server": args.http_server or "granian",  # both set-ups default to granian (make run, docker-compose.yml)
+        "api_processes": int(env.get("GUNICORN_WORKERS", "1")) if name == "production" else 1,
         "broker": "Redis" if name == "production" else "filesystem (embedded)",
     }
     report["machine"] = facts
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument("--http-server", choices=["granian", "gunicorn"], default="", help="API server (default: what the set-up uses: granian in both, as make run and docker-compose.yml)")
+    parser.add_argument("--api-processes", type=int, default=None, help="server processes of the production set-up (default: docker-compose.yml's GUNICORN_WORKERS)")
     parser.add_argument("--only", default="", help="phases for the client (default: all)")
     parser.add_argument("--quick", action="store_true", help="short runs: 3 s loads, 20 tasks, burst of 100")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk when it is missing (root only)")
