@@ -19,7 +19,14 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import delete, select
 
 from ..db.db import DB
-from ..db.models.tasks import ProcessingTask, Step, TaskFile, TaskLink, TaskUpdateSubscription
+from ..db.models.tasks import (
+    ProcessingTask,
+    Step,
+    TaskFile,
+    TaskLink,
+    TaskStatus,
+    TaskUpdateSubscription,
+)
 from ..storage import STORE
 from .response_cache import ResponseCache, request_host_key
 from .subscriptions import add_subscription, validate_webhook
@@ -109,17 +116,22 @@ def _body(task_id: int, status: str, columns: Any, steps: Any, outputs: list[dic
     return body
 
 
+def _outputs(task_id: int) -> list[dict[str, Any]]:
+    """The outputs of a finished task: its result files with a data and content type."""
+    outputs = []
+    for info in TaskFile.get_task_result_files(task_id):
+        if info.file_type is None or info.mimetype is None:
+            continue
+        output = {"href": STORE.get_task_file_url(info), "dataType": info.file_type, "contentType": info.mimetype}
+        if info.file_name is not None:
+            output["name"] = info.file_name
+        outputs.append(output)
+    return outputs
+
+
 def task_representation(task: ProcessingTask) -> dict[str, Any]:
     """The JSON body of ``GET /tasks/<id>/`` (needs a request or SERVER_NAME for URLs)."""
-    outputs = []
-    if task.is_finished:
-        for info in TaskFile.get_task_result_files(task):
-            if info.file_type is None or info.mimetype is None:
-                continue
-            output = {"href": STORE.get_task_file_url(info), "dataType": info.file_type, "contentType": info.mimetype}
-            if info.file_name is not None:
-                output["name"] = info.file_name
-            outputs.append(output)
+    outputs = _outputs(task.id) if task.is_finished else []
     return _body(task.id, task.status, task, task.steps, outputs, task.links)
 
 
@@ -127,6 +139,7 @@ _TASK_SCHEMA = TaskStatusSchema()
 
 _TASK_ROW = select(
     ProcessingTask.finished_at,
+    ProcessingTask.task_status,
     ProcessingTask.task_log,
     ProcessingTask.progress_start,
     ProcessingTask.progress_target,
@@ -137,18 +150,19 @@ _STEP_ROWS = select(Step.href, Step.ui_href, Step.step_id, Step.cleared).order_b
 _LINK_ROWS = select(TaskLink.type, TaskLink.href).order_by(TaskLink.id)
 
 
-def pending_task_representation(task_id: int) -> dict[str, Any] | None:
-    """:func:`task_representation` of a task that has not finished, read with plain column
-    queries (no ORM objects, about half the time): clients poll pending tasks many times a
-    second. None for a finished task (its answer is built once and cached); 404 if none."""
+def read_task_representation(task_id: int) -> tuple[dict[str, Any], bool]:
+    """:func:`task_representation` read with plain column queries (no ProcessingTask, Step or
+    TaskLink objects, about half the time; clients poll tasks many times a second), and whether
+    the task has finished. 404 if there is no such task."""
     row = DB.session.execute(_TASK_ROW.where(ProcessingTask.id == task_id)).first()
     if row is None:
         abort(404, message="Task not found.")
-    if row.finished_at is not None:
-        return None
     steps = DB.session.execute(_STEP_ROWS.where(Step.id == task_id)).all()
     links = DB.session.execute(_LINK_ROWS.where(TaskLink.task_id == task_id)).all()
-    return _body(task_id, "PENDING", row, steps, [], links)
+    if row.finished_at is None:
+        return _body(task_id, TaskStatus.PENDING.value, row, steps, [], links), False
+    status = row.task_status or TaskStatus.UNKNOWN.value
+    return _body(task_id, status, row, steps, _outputs(task_id), links), True
 
 
 def _finished_cache() -> ResponseCache:
@@ -175,12 +189,9 @@ def task_response(task_id: int) -> Response:
     cached = cache.get(key)
     if cached is not None:
         return _json_response(*cached)
-    pending = pending_task_representation(task_id)
-    if pending is not None:
-        return _json_response(json.dumps(_TASK_SCHEMA.dump(pending), separators=(",", ":")).encode(), None)
-    task = _get_task(task_id)
-    body = json.dumps(_TASK_SCHEMA.dump(task_representation(task)), separators=(",", ":")).encode()
-    if not task.is_finished:
+    representation, finished = read_task_representation(task_id)
+    body = json.dumps(_TASK_SCHEMA.dump(representation), separators=(",", ":")).encode()
+    if not finished:
         return _json_response(body, None)
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
     cache.put(key, body, etag)

@@ -1,0 +1,116 @@
+"""``GET /tasks/<id>/`` is read with plain column queries: the same body as the ORM
+representation for every shape of task, pending or finished, in three statements for a pending
+task and four (the outputs) for a finished one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from qhana_plugin_runner.api.tasks_api import read_task_representation, task_representation
+from qhana_plugin_runner.db.db import DB
+from qhana_plugin_runner.db.models.tasks import ProcessingTask, TaskFile, TaskLink, utc_now
+
+
+def _plain() -> ProcessingTask:
+    return ProcessingTask("plain", parameters="{}")
+
+
+def _with_progress() -> ProcessingTask:
+    task = ProcessingTask("progress", parameters="{}")
+    task.progress_start, task.progress_target, task.progress_value, task.progress_unit = 0, 7.5, 2.25, "steps"
+    task.task_log = "line one\nline two"
+    return task
+
+
+def _with_steps_and_links() -> ProcessingTask:
+    task = ProcessingTask("steps", parameters="{}", multi_step=True)
+    task.add_next_step(href="http://h/step1", ui_href="http://h/step1-ui", step_id="one")
+    task.save()
+    DB.session.flush()
+    task.clear_previous_step()
+    task.add_next_step(href="http://h/step2", ui_href=None, step_id="two")
+    TaskLink(task, "plugin", "http://h/p1")
+    TaskLink(task, "result", "http://h/r1")
+    return task
+
+
+def _finished(status: str | None) -> Any:
+    def build() -> ProcessingTask:
+        task = _with_steps_and_links()
+        task.finished_at, task.task_status = utc_now(), status
+        task.add_task_log_entry("done")
+        for name, file_type, mimetype in [("out.txt", "entity/list", "text/plain"), ("tmp.bin", "temp-file", None), ("b.json", "custom/x", "application/json")]:
+            TaskFile(task=task, security_tag=f"tag-{name}", storage_provider="local_filesystem", file_name=name, file_storage_data=f"task/{name}", file_type=file_type, mimetype=mimetype)
+        return task
+
+    return build
+
+
+@pytest.mark.parametrize("build", [_plain, _with_progress, _with_steps_and_links, _finished("SUCCESS"), _finished("FAILURE"), _finished(None)])
+def test_same_body_as_the_orm_representation(app: Flask, build: Any) -> None:
+    task = build()
+    task.save(commit=True)
+    with app.test_request_context():
+        fast, finished = read_task_representation(task.id)
+        DB.session.expire_all()
+        orm = DB.session.get(ProcessingTask, task.id)
+        assert fast == task_representation(orm)
+        assert finished is orm.is_finished
+    if finished:
+        assert fast["status"] == (orm.task_status or "UNKNOWN")
+        assert [output["name"] for output in fast["outputs"]] == ["out.txt", "b.json"]  # not the temp file
+    else:
+        assert fast["status"] == "PENDING" and fast["outputs"] == []
+
+
+def test_a_missing_task_is_404(app: Flask, client: Any) -> None:
+    task = _plain()
+    task.save(commit=True)
+    response = client.get(f"/tasks/{task.id + 1}/")
+    assert response.status_code == 404 and response.get_json()["message"] == "Task not found."
+
+
+def test_a_pending_poll_costs_three_statements(app: Flask, client: Any) -> None:
+    task = _with_steps_and_links()
+    task.save(commit=True)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(DB.engine, "before_cursor_execute", record)
+    try:
+        body = client.get(f"/tasks/{task.id}/").get_json()
+    finally:
+        event.remove(DB.engine, "before_cursor_execute", record)
+    assert body["status"] == "PENDING" and [s["stepId"] for s in body["steps"]] == ["one", "two"]
+    assert [link["type"] for link in body["links"]] == ["subscribe", "events", "plugin", "result"]
+    assert len(statements) == 3, statements
+
+
+def test_the_first_read_of_a_finished_task_costs_four_statements_then_none(app: Flask, client: Any) -> None:
+    task = _finished("SUCCESS")()
+    task.save(commit=True)
+    task_id = task.id  # read before counting: the commit expired the test's own object
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(DB.engine, "before_cursor_execute", record)
+    try:
+        first = client.get(f"/tasks/{task_id}/")
+        counted = len(statements)
+        again = client.get(f"/tasks/{task_id}/")
+    finally:
+        event.remove(DB.engine, "before_cursor_execute", record)
+    assert first.get_json()["status"] == "SUCCESS" and len(first.get_json()["outputs"]) == 2
+    assert counted == 4, statements
+    assert again.get_json() == first.get_json() and again.headers["ETag"] == first.headers["ETag"]
+    assert len(statements) == 4  # the finished answer is served from the cache
