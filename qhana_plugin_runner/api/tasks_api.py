@@ -159,11 +159,15 @@ def read_task_representation(task_id: int) -> tuple[dict[str, Any], bool]:
     TaskLink objects, about half the time; clients poll tasks many times a second), and whether
     the task has finished. 404 if there is no such task."""
     bound = {"task_id": task_id}
-    row = DB.session.execute(_TASK_ROW, bound).first()
-    if row is None:
-        abort(404, message="Task not found.")
-    steps = DB.session.execute(_STEP_ROWS, bound).all()
-    links = DB.session.execute(_LINK_ROWS, bound).all()
+    # without a transaction: no BEGIN and ROLLBACK round trips around three reads (on
+    # PostgreSQL about a third of a poll); each read sees what was committed when it ran, as
+    # each statement of a READ COMMITTED transaction does
+    with DB.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        row = connection.execute(_TASK_ROW, bound).first()
+        if row is None:
+            abort(404, message="Task not found.")
+        steps = connection.execute(_STEP_ROWS, bound).all()
+        links = connection.execute(_LINK_ROWS, bound).all()
     if row.finished_at is None:
         return _body(task_id, TaskStatus.PENDING.value, row, steps, [], links), False
     status = row.task_status or TaskStatus.UNKNOWN.value

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from qhana_plugin_runner.db.db import DB
@@ -17,7 +18,8 @@ def test_database_unavailable_is_a_json_503(client: Any, monkeypatch: pytest.Mon
         raise error("SELECT", {}, Exception("connection to server at 127.0.0.1 failed: Connection refused"))
 
     monkeypatch.setattr(DB.session, "get", unreachable)
-    monkeypatch.setattr(DB.session, "execute", unreachable)  # the pending-task read
+    monkeypatch.setattr(DB.session, "execute", unreachable)
+    monkeypatch.setattr(Engine, "connect", unreachable)  # the task read (outside the session)
     response = client.get("/tasks/1/")
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert response.get_json() == {"code": 503, "status": "Service Unavailable", "message": "The database is unavailable; try again shortly."}
