@@ -55,16 +55,18 @@ def test_a_session_that_cannot_close_is_discarded(tmp_path: Path, monkeypatch: p
     try:
         with app.app_context():
             session_class = type(DB.session())
-            task = ProcessingTask("pending")  # a pending task is read from the database
+            task = ProcessingTask("pending")
             task.save(commit=True)
             task_url = f"/tasks/{task.id}/"
         real_close = session_class.close
         monkeypatch.setattr(session_class, "close", dead_connection_close)
         client = app.test_client()
-        response = client.get(task_url)
+        # unsubscribing loads the task through the session (GET reads it outside one)
+        unsubscribe = {"command": "unsubscribe", "webhookHref": "http://example.com/hook"}
+        response = client.post(task_url, json=unsubscribe)
         assert response.status_code == 200 and response.get_json()["status"] == "PENDING"
         assert closes, "the request used a session"
-        assert client.get(task_url).status_code == 200, "the next request gets a new session"
+        assert client.post(task_url, json=unsubscribe).status_code == 200, "the next request gets a new session"
         assert len(closes) >= 2
     finally:
         monkeypatch.undo()
