@@ -5,7 +5,9 @@ kombu's own channel writes a message file in place and lets a reader move it awa
 still being written, so under load a worker can read an empty message and stop with
 ``JSONDecodeError``. Here a message is written under a hidden temporary name and renamed into
 the queue folder (rename is atomic), and a reader claims a message by renaming it into a
-``claimed`` folder beside the queue (only one reader can win), reads it and deletes it.
+``claimed`` folder beside the queue (only one reader can win), reads it and deletes it. A
+message put back (the worker stopped while holding it, or rejected it with ``requeue``) is
+marked redelivered, as the Redis transport marks it.
 
 Between two empty polls kombu sleeps ``polling_interval``; here a consumer on Linux waits on an
 inotify watch of its queue folder instead, for at most that long, so a message is picked up as
@@ -144,6 +146,24 @@ class Channel(filesystem.Channel):
                 raise ChannelError(f"Cannot read message {name!r}") from exc
             return loads(bytes_to_str(payload))
         raise Empty()
+
+    def _restore(self, message: Any) -> None:
+        """Put back a message the worker held unacknowledged (at shutdown, or rejected with
+        ``requeue``), marked redelivered where Celery reads it.
+
+        kombu's virtual channel writes the mark at the top of the payload, which its Message
+        never reads: the task would run again looking like a first run (``delivery_info`` has
+        no ``redelivered``), and a run that repeats must replace the files the earlier one
+        wrote (see ``TaskRun.repeated``). Redis (``_do_restore_message``) and RabbitMQ set it.
+        """
+        delivery_info = message.delivery_info
+        payload = message.serializable()
+        properties = dict(payload["properties"])
+        properties["delivery_info"] = {**properties.get("delivery_info", {}), "redelivered": True}
+        payload.update(properties=properties, redelivered=True)
+        payload["headers"]["redelivered"] = True  # as kombu's Redis transport marks it
+        for queue in self._lookup(delivery_info["exchange"], delivery_info["routing_key"]):
+            self._put(queue, payload)
 
 
 class Transport(filesystem.Transport):

@@ -136,3 +136,28 @@ def test_without_inotify_the_consumer_polls(tmp_path: Path, monkeypatch: pytest.
         message.ack()
         queue.close()
     assert message.payload == {"n": 2}
+
+
+def test_a_message_put_back_is_marked_redelivered(tmp_path: Path) -> None:
+    """Celery reads ``delivery_info["redelivered"]``; a task run again after its message came
+    back replaces the files of its earlier run only when that flag is set (kombu's own
+    filesystem channel drops it on the way back)."""
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("back")
+        queue.put({"n": 1})
+        first = queue.get(timeout=5)
+        assert not first.delivery_info.get("redelivered")
+        first.reject(requeue=True)
+        again = queue.get(timeout=5)
+        assert again.payload == {"n": 1} and again.delivery_info.get("redelivered") is True
+        again.ack()
+        queue.put({"n": 2})
+        held = queue.get(timeout=5)
+        assert not held.delivery_info.get("redelivered")
+        queue.close()  # closing the channel puts back what it holds unacknowledged
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("back")
+        restored = queue.get(timeout=5)
+        assert restored.payload == {"n": 2} and restored.delivery_info.get("redelivered") is True
+        restored.ack()
+        queue.close()
