@@ -36,7 +36,13 @@ _RUN_FILES: ContextVar[tuple[Any, set[int]] | None] = ContextVar("qhana_run_file
 
 
 class TaskRun:
-    """The Celery task run a file is written in: its task id and the files it wrote so far."""
+    """The Celery task run a file is written in: its task id and the files it wrote so far.
+
+    ``repeated``: an earlier run of the same Celery task may have written files. A task id runs
+    again only when its message was delivered again (the broker marks it ``redelivered``: the
+    Redis and filesystem transports when they put a message back, RabbitMQ itself) or the task
+    was retried (``retries``); a first run never looks for an earlier run's files.
+    """
 
     def __init__(self, request: Any, written: set[int]) -> None:
         self.celery_task_id: str = request.id
@@ -169,7 +175,7 @@ class FileStore(FileStoreInterface):
         mimetype = mimetype or DEFAULT_MIMETYPE
         display_name = self.sanitize_file_name(file_name)
         run = TaskRun.current()
-        earlier = run.earlier_file(task_db_id, display_name, file_type == TEMP_FILE_TYPE) if run else None
+        earlier = run.earlier_file(task_db_id, display_name, file_type == TEMP_FILE_TYPE) if run is not None and run.repeated else None
         if run is not None and earlier is not None and earlier.storage_provider == self.name:
             target = self._rewrite_target(earlier, file_)
             if target is not None:
