@@ -162,6 +162,14 @@ class FileStore(FileStoreInterface):
     def _release_target(self, target: str) -> None:
         """Undo :meth:`_reserve_target` after the file could not be written (default: nothing)."""
 
+    def _write_reserved(self, file_: Any, target: str, mimetype: str) -> None:
+        """Write a new task file to the target :meth:`_reserve_target` has just picked.
+
+        Default: :meth:`persist_file`; a store whose reservation already checked (and created)
+        what persist_file would check again may skip doing it twice.
+        """
+        self.persist_file(file_, target, mimetype)
+
     def _rewrite_target(self, earlier: TaskFile, file_: Any) -> str | None:
         """Where a repeated task run writes the file replacing ``earlier``, or None to add a new
         file instead. Default: the earlier file's own target, if the identifier is the target."""
@@ -191,7 +199,7 @@ class FileStore(FileStoreInterface):
             target = self._reserve_target(intended, file_)
         try:
             with _naming_the_file(target):
-                self.persist_file(file_, target, mimetype)
+                self._write_reserved(file_, target, mimetype)
         except BaseException:
             self._release_target(target)
             raise
