@@ -28,6 +28,8 @@ import select
 import sys
 import time
 import uuid
+from collections import deque
+from functools import cached_property
 from pathlib import Path
 from queue import Empty
 from time import monotonic_ns
@@ -103,9 +105,19 @@ class FolderWatch:
 
 
 class Channel(filesystem.Channel):
-    """Filesystem channel whose messages appear and disappear atomically."""
+    """Filesystem channel whose messages appear and disappear atomically.
 
-    @property
+    A listing of the queue folder is kept and claimed from, oldest first, until it is used up:
+    listing (and sorting) the folder for every message made reading a queue of n messages cost
+    n listings of up to n names.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        #: per queue, the names of its last listing not claimed yet, oldest first
+        self._listed: dict[str, deque[str]] = {}
+        super().__init__(*args, **kwargs)
+
+    @cached_property
     def _claim_folder(self) -> Path:
         folder = Path(self.data_folder_in).resolve().parent / "claimed"
         folder.mkdir(parents=True, exist_ok=True)
@@ -126,26 +138,40 @@ class Channel(filesystem.Channel):
             raise ChannelError(f"Cannot add message {name!r} to {folder}") from exc
 
     def _get(self, queue: str) -> Any:
-        suffix = f"{queue}.msg"
         folder = Path(self.data_folder_in)
-        for name in sorted(os.listdir(folder)):
-            if name.startswith(".") or name.partition(".")[2] != suffix:
-                continue
-            claimed = self._claim_folder / name
-            try:
-                os.rename(folder / name, claimed)  # whoever renames first owns the message
-            except FileNotFoundError:
-                continue
-            try:
-                payload = claimed.read_bytes()
-                if self.store_processed:
-                    os.replace(claimed, Path(self.processed_folder) / name)
-                else:
-                    claimed.unlink()
-            except OSError as exc:
-                raise ChannelError(f"Cannot read message {name!r}") from exc
-            return loads(bytes_to_str(payload))
-        raise Empty()
+        pending = self._listed.setdefault(queue, deque())
+        listed = False
+        while True:
+            if not pending:
+                if listed:  # everything this call listed was claimed by other readers
+                    raise Empty()
+                pending.extend(_queue_names(folder, queue))
+                listed = True
+                if not pending:
+                    raise Empty()
+            payload = self._claim(folder, pending.popleft())
+            if payload is not None:
+                return loads(bytes_to_str(payload))
+
+    def _claim(self, folder: Path, name: str) -> bytes | None:
+        """The message's content, or None when another reader claimed it first."""
+        claimed = self._claim_folder / name
+        try:
+            os.rename(folder / name, claimed)  # whoever renames first owns the message
+        except FileNotFoundError:
+            if self._claim_folder.is_dir() or not (folder / name).exists():
+                return None
+            self._claim_folder.mkdir(parents=True, exist_ok=True)  # removed while running
+            return self._claim(folder, name)
+        try:
+            payload = claimed.read_bytes()
+            if self.store_processed:
+                os.replace(claimed, Path(self.processed_folder) / name)
+            else:
+                claimed.unlink()
+        except OSError as exc:
+            raise ChannelError(f"Cannot read message {name!r}") from exc
+        return payload
 
     def _restore(self, message: Any) -> None:
         """Put back a message the worker held unacknowledged (at shutdown, or rejected with
@@ -164,6 +190,12 @@ class Channel(filesystem.Channel):
         payload["headers"]["redelivered"] = True  # as kombu's Redis transport marks it
         for queue in self._lookup(delivery_info["exchange"], delivery_info["routing_key"]):
             self._put(queue, payload)
+
+
+def _queue_names(folder: Path, queue: str) -> list[str]:
+    """The messages of ``queue`` in ``folder``, oldest first (names start with the send time)."""
+    suffix = f"{queue}.msg"
+    return sorted(name for name in os.listdir(folder) if not name.startswith(".") and name.partition(".")[2] == suffix)
 
 
 class Transport(filesystem.Transport):

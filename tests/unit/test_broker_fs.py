@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
 import pytest
 from kombu import Connection
@@ -161,3 +162,46 @@ def test_a_message_put_back_is_marked_redelivered(tmp_path: Path) -> None:
         assert restored.payload == {"n": 2} and restored.delivery_info.get("redelivered") is True
         restored.ack()
         queue.close()
+
+
+def test_a_queue_is_listed_once_per_batch_not_once_per_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qhana_plugin_runner import broker_fs
+
+    listings: list[str] = []
+    real_listdir = broker_fs.os.listdir
+
+    def listdir(path: Any) -> list[str]:
+        listings.append(str(path))
+        return real_listdir(path)
+
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("batch")
+        for number in range(50):
+            queue.put({"n": number})
+        monkeypatch.setattr(broker_fs.os, "listdir", listdir)
+        received = []
+        for _ in range(50):
+            message = queue.get(timeout=5)
+            received.append(message.payload["n"])
+            message.ack()
+        queue.put({"n": 50})  # sent after the listing was used up: found by the next one
+        late = queue.get(timeout=5)
+        late.ack()
+        queue.close()
+    assert received == list(range(50)) and late.payload == {"n": 50}
+    assert len(listings) <= 3, listings
+
+
+def test_a_claim_folder_removed_while_running_is_made_again(tmp_path: Path) -> None:
+    import shutil
+
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("claims")
+        queue.put({"n": 1})
+        queue.get(timeout=5).ack()
+        shutil.rmtree(tmp_path / "claimed")
+        queue.put({"n": 2})
+        message = queue.get(timeout=5)
+        message.ack()
+        queue.close()
+    assert message.payload == {"n": 2}
