@@ -55,10 +55,15 @@ class FolderWatch:
     Linux inotify through libc; :meth:`create` answers None elsewhere or when the kernel refuses
     a watch, and the caller sleeps instead. Events between two waits are kept by the kernel, so
     a message that arrives while the consumer is busy still ends the next wait at once.
+
+    ``arrivals`` counts the times events were taken in (by :meth:`wait` or :meth:`poll`): a
+    channel that listed a queue folder when the count was n knows nothing arrived since while
+    it is still n, however many channels share the watch.
     """
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self.arrivals = 0
 
     @classmethod
     def create(cls, folder: str) -> FolderWatch | None:
@@ -86,17 +91,30 @@ class FolderWatch:
             return False
         if not ready:
             return False
-        while True:  # drain every queued event; the caller polls the folder anyway
+        self._drain()
+        return True
+
+    def poll(self) -> int:
+        """``arrivals``, after taking in the events that came meanwhile (never waits)."""
+        self._drain()
+        return self.arrivals
+
+    def _drain(self) -> None:
+        """Read every queued event (the caller looks at the folder anyway)."""
+        found = False
+        while True:
             try:
                 if not os.read(self._fd, 65536):
                     break
+                found = True
             except BlockingIOError:
                 break
             except OSError as err:
                 if err.errno == errno.EINTR:
                     continue
                 raise
-        return True
+        if found:
+            self.arrivals += 1
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -115,6 +133,8 @@ class Channel(filesystem.Channel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         #: per queue, the names of its last listing not claimed yet, oldest first
         self._listed: dict[str, deque[str]] = {}
+        #: per queue, the folder watch and its arrivals when the queue was last listed empty
+        self._empty_at: dict[str, tuple[FolderWatch, int]] = {}
         super().__init__(*args, **kwargs)
 
     @cached_property
@@ -145,13 +165,30 @@ class Channel(filesystem.Channel):
             if not pending:
                 if listed:  # everything this call listed was claimed by other readers
                     raise Empty()
-                pending.extend(_queue_names(folder, queue))
+                self._list(folder, queue, pending)
                 listed = True
                 if not pending:
                     raise Empty()
             payload = self._claim(folder, pending.popleft())
             if payload is not None:
                 return loads(bytes_to_str(payload))
+
+    def _list(self, folder: Path, queue: str, pending: deque[str]) -> None:
+        """Fill ``pending`` from the folder, unless the queue was empty at its last listing
+        and nothing arrived in the folder since (the worker polls its control queue, which is
+        almost always empty, between any two messages of its task queue)."""
+        watch = self.connection._folder_watch() if isinstance(self.connection, Transport) else None
+        if watch is None:
+            pending.extend(_queue_names(folder, queue))
+            return
+        arrivals = watch.poll()  # before listing: what arrives while listing counts as new
+        if self._empty_at.get(queue) == (watch, arrivals):
+            return
+        pending.extend(_queue_names(folder, queue))
+        if pending:
+            self._empty_at.pop(queue, None)
+        else:
+            self._empty_at[queue] = (watch, arrivals)
 
     def _claim(self, folder: Path, name: str) -> bytes | None:
         """The message's content, or None when another reader claimed it first."""

@@ -205,3 +205,41 @@ def test_a_claim_folder_removed_while_running_is_made_again(tmp_path: Path) -> N
         message.ack()
         queue.close()
     assert message.payload == {"n": 2}
+
+
+def test_an_empty_queue_is_listed_again_only_after_something_arrived(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker also consumes its (almost always empty) control queue: between two task
+    messages it would list the whole folder for it, a burst of n messages costing n listings."""
+    from kombu import Consumer, Producer, Queue
+
+    from qhana_plugin_runner import broker_fs
+
+    if broker_fs.FolderWatch.create(str(tmp_path)) is None:
+        pytest.skip("no inotify here: every poll lists the folder")
+    listings: list[str] = []
+    real_names = broker_fs._queue_names
+
+    def names(folder: Path, queue: str) -> list[str]:
+        listings.append(queue)
+        return real_names(folder, queue)
+
+    received: list[tuple[str, Any]] = []
+
+    def on_message(body: Any, message: Any) -> None:
+        received.append((message.delivery_info["routing_key"], body["n"]))
+        message.ack()
+
+    with _connection(tmp_path) as conn:
+        busy, idle = Queue("busy", routing_key="busy"), Queue("idle", routing_key="idle")
+        producer = Producer(conn.channel())
+        with Consumer(conn.channel(), [busy, idle], callbacks=[on_message]):
+            for number in range(50):
+                producer.publish({"n": number}, routing_key="busy", declare=[busy])
+            monkeypatch.setattr(broker_fs, "_queue_names", names)
+            while len(received) < 50:
+                conn.drain_events(timeout=5)
+            assert received == [("busy", number) for number in range(50)]
+            assert 0 < listings.count("idle") <= 3, listings
+            producer.publish({"n": "control"}, routing_key="idle", declare=[idle])
+            conn.drain_events(timeout=5)
+    assert received[-1] == ("idle", "control")
