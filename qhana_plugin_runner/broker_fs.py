@@ -5,7 +5,9 @@ kombu's own channel writes a message file in place and lets a reader move it awa
 still being written, so under load a worker can read an empty message and stop with
 ``JSONDecodeError``. Here a message is written under a hidden temporary name and renamed into
 the queue folder (rename is atomic), and a reader claims a message by renaming it into a
-``claimed`` folder beside the queue (only one reader can win), reads it and deletes it.
+``claimed`` folder beside the queue (only one reader can win), reads it and deletes it. A
+message put back (the worker stopped while holding it, or rejected it with ``requeue``) is
+marked redelivered, as the Redis transport marks it.
 
 Between two empty polls kombu sleeps ``polling_interval``; here a consumer on Linux waits on an
 inotify watch of its queue folder instead, for at most that long, so a message is picked up as
@@ -26,6 +28,8 @@ import select
 import sys
 import time
 import uuid
+from collections import deque
+from functools import cached_property
 from pathlib import Path
 from queue import Empty
 from time import monotonic_ns
@@ -51,10 +55,15 @@ class FolderWatch:
     Linux inotify through libc; :meth:`create` answers None elsewhere or when the kernel refuses
     a watch, and the caller sleeps instead. Events between two waits are kept by the kernel, so
     a message that arrives while the consumer is busy still ends the next wait at once.
+
+    ``arrivals`` counts the times events were taken in (by :meth:`wait` or :meth:`poll`): a
+    channel that listed a queue folder when the count was n knows nothing arrived since while
+    it is still n, however many channels share the watch.
     """
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self.arrivals = 0
 
     @classmethod
     def create(cls, folder: str) -> FolderWatch | None:
@@ -82,17 +91,30 @@ class FolderWatch:
             return False
         if not ready:
             return False
-        while True:  # drain every queued event; the caller polls the folder anyway
+        self._drain()
+        return True
+
+    def poll(self) -> int:
+        """``arrivals``, after taking in the events that came meanwhile (never waits)."""
+        self._drain()
+        return self.arrivals
+
+    def _drain(self) -> None:
+        """Read every queued event (the caller looks at the folder anyway)."""
+        found = False
+        while True:
             try:
                 if not os.read(self._fd, 65536):
                     break
+                found = True
             except BlockingIOError:
                 break
             except OSError as err:
                 if err.errno == errno.EINTR:
                     continue
                 raise
-        return True
+        if found:
+            self.arrivals += 1
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -101,9 +123,21 @@ class FolderWatch:
 
 
 class Channel(filesystem.Channel):
-    """Filesystem channel whose messages appear and disappear atomically."""
+    """Filesystem channel whose messages appear and disappear atomically.
 
-    @property
+    A listing of the queue folder is kept and claimed from, oldest first, until it is used up:
+    listing (and sorting) the folder for every message made reading a queue of n messages cost
+    n listings of up to n names.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        #: per queue, the names of its last listing not claimed yet, oldest first
+        self._listed: dict[str, deque[str]] = {}
+        #: per queue, the folder watch and its arrivals when the queue was last listed empty
+        self._empty_at: dict[str, tuple[FolderWatch, int]] = {}
+        super().__init__(*args, **kwargs)
+
+    @cached_property
     def _claim_folder(self) -> Path:
         folder = Path(self.data_folder_in).resolve().parent / "claimed"
         folder.mkdir(parents=True, exist_ok=True)
@@ -124,26 +158,81 @@ class Channel(filesystem.Channel):
             raise ChannelError(f"Cannot add message {name!r} to {folder}") from exc
 
     def _get(self, queue: str) -> Any:
-        suffix = f"{queue}.msg"
         folder = Path(self.data_folder_in)
-        for name in sorted(os.listdir(folder)):
-            if name.startswith(".") or name.partition(".")[2] != suffix:
-                continue
-            claimed = self._claim_folder / name
-            try:
-                os.rename(folder / name, claimed)  # whoever renames first owns the message
-            except FileNotFoundError:
-                continue
-            try:
-                payload = claimed.read_bytes()
-                if self.store_processed:
-                    os.replace(claimed, Path(self.processed_folder) / name)
-                else:
-                    claimed.unlink()
-            except OSError as exc:
-                raise ChannelError(f"Cannot read message {name!r}") from exc
-            return loads(bytes_to_str(payload))
-        raise Empty()
+        pending = self._listed.setdefault(queue, deque())
+        listed = False
+        while True:
+            if not pending:
+                if listed:  # everything this call listed was claimed by other readers
+                    raise Empty()
+                self._list(folder, queue, pending)
+                listed = True
+                if not pending:
+                    raise Empty()
+            payload = self._claim(folder, pending.popleft())
+            if payload is not None:
+                return loads(bytes_to_str(payload))
+
+    def _list(self, folder: Path, queue: str, pending: deque[str]) -> None:
+        """Fill ``pending`` from the folder, unless the queue was empty at its last listing
+        and nothing arrived in the folder since (the worker polls its control queue, which is
+        almost always empty, between any two messages of its task queue)."""
+        watch = self.connection._folder_watch() if isinstance(self.connection, Transport) else None
+        if watch is None:
+            pending.extend(_queue_names(folder, queue))
+            return
+        arrivals = watch.poll()  # before listing: what arrives while listing counts as new
+        if self._empty_at.get(queue) == (watch, arrivals):
+            return
+        pending.extend(_queue_names(folder, queue))
+        if pending:
+            self._empty_at.pop(queue, None)
+        else:
+            self._empty_at[queue] = (watch, arrivals)
+
+    def _claim(self, folder: Path, name: str) -> bytes | None:
+        """The message's content, or None when another reader claimed it first."""
+        claimed = self._claim_folder / name
+        try:
+            os.rename(folder / name, claimed)  # whoever renames first owns the message
+        except FileNotFoundError:
+            if self._claim_folder.is_dir() or not (folder / name).exists():
+                return None
+            self._claim_folder.mkdir(parents=True, exist_ok=True)  # removed while running
+            return self._claim(folder, name)
+        try:
+            payload = claimed.read_bytes()
+            if self.store_processed:
+                os.replace(claimed, Path(self.processed_folder) / name)
+            else:
+                claimed.unlink()
+        except OSError as exc:
+            raise ChannelError(f"Cannot read message {name!r}") from exc
+        return payload
+
+    def _restore(self, message: Any) -> None:
+        """Put back a message the worker held unacknowledged (at shutdown, or rejected with
+        ``requeue``), marked redelivered where Celery reads it.
+
+        kombu's virtual channel writes the mark at the top of the payload, which its Message
+        never reads: the task would run again looking like a first run (``delivery_info`` has
+        no ``redelivered``), and a run that repeats must replace the files the earlier one
+        wrote (see ``TaskRun.repeated``). Redis (``_do_restore_message``) and RabbitMQ set it.
+        """
+        delivery_info = message.delivery_info
+        payload = message.serializable()
+        properties = dict(payload["properties"])
+        properties["delivery_info"] = {**properties.get("delivery_info", {}), "redelivered": True}
+        payload.update(properties=properties, redelivered=True)
+        payload["headers"]["redelivered"] = True  # as kombu's Redis transport marks it
+        for queue in self._lookup(delivery_info["exchange"], delivery_info["routing_key"]):
+            self._put(queue, payload)
+
+
+def _queue_names(folder: Path, queue: str) -> list[str]:
+    """The messages of ``queue`` in ``folder``, oldest first (names start with the send time)."""
+    suffix = f"{queue}.msg"
+    return sorted(name for name in os.listdir(folder) if not name.startswith(".") and name.partition(".")[2] == suffix)
 
 
 class Transport(filesystem.Transport):

@@ -36,7 +36,13 @@ _RUN_FILES: ContextVar[tuple[Any, set[int]] | None] = ContextVar("qhana_run_file
 
 
 class TaskRun:
-    """The Celery task run a file is written in: its task id and the files it wrote so far."""
+    """The Celery task run a file is written in: its task id and the files it wrote so far.
+
+    ``repeated``: an earlier run of the same Celery task may have written files. A task id runs
+    again only when its message was delivered again (the broker marks it ``redelivered``: the
+    Redis and filesystem transports when they put a message back, RabbitMQ itself) or the task
+    was retried (``retries``); a first run never looks for an earlier run's files.
+    """
 
     def __init__(self, request: Any, written: set[int]) -> None:
         self.celery_task_id: str = request.id
@@ -156,6 +162,14 @@ class FileStore(FileStoreInterface):
     def _release_target(self, target: str) -> None:
         """Undo :meth:`_reserve_target` after the file could not be written (default: nothing)."""
 
+    def _write_reserved(self, file_: Any, target: str, mimetype: str) -> None:
+        """Write a new task file to the target :meth:`_reserve_target` has just picked.
+
+        Default: :meth:`persist_file`; a store whose reservation already checked (and created)
+        what persist_file would check again may skip doing it twice.
+        """
+        self.persist_file(file_, target, mimetype)
+
     def _rewrite_target(self, earlier: TaskFile, file_: Any) -> str | None:
         """Where a repeated task run writes the file replacing ``earlier``, or None to add a new
         file instead. Default: the earlier file's own target, if the identifier is the target."""
@@ -169,7 +183,7 @@ class FileStore(FileStoreInterface):
         mimetype = mimetype or DEFAULT_MIMETYPE
         display_name = self.sanitize_file_name(file_name)
         run = TaskRun.current()
-        earlier = run.earlier_file(task_db_id, display_name, file_type == TEMP_FILE_TYPE) if run else None
+        earlier = run.earlier_file(task_db_id, display_name, file_type == TEMP_FILE_TYPE) if run is not None and run.repeated else None
         if run is not None and earlier is not None and earlier.storage_provider == self.name:
             target = self._rewrite_target(earlier, file_)
             if target is not None:
@@ -185,7 +199,7 @@ class FileStore(FileStoreInterface):
             target = self._reserve_target(intended, file_)
         try:
             with _naming_the_file(target):
-                self.persist_file(file_, target, mimetype)
+                self._write_reserved(file_, target, mimetype)
         except BaseException:
             self._release_target(target)
             raise

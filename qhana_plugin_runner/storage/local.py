@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,24 @@ class LocalFileStore(FileStore, name="local_filesystem"):
         if path == self.root:
             raise ValueError(f"target {target!r} names no file")
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._write(file_, path)
+
+    def _write_reserved(self, file_: Any, target: str, mimetype: str) -> None:
+        """Write into the placeholder :meth:`_reserve_target` has just created: its folder was
+        resolved, checked and created there, and a plain file (no symlink) in it needs neither
+        again. Anything else there (a symlink an earlier run left) goes through persist_file."""
+        path = self.root / target
+        try:
+            plain = stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            plain = False
+        if not plain:
+            self.persist_file(file_, target, mimetype)
+            return
+        self._write(file_, path)
+
+    def _write(self, file_: Any, path: Path) -> None:
+        """Write ``file_`` to ``path`` (in a folder known to lie inside the store) atomically."""
         handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
         try:
             with os.fdopen(handle, "wb") as out:

@@ -16,7 +16,6 @@ from typing import Any
 from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import lazyload
 
 from ..celery import CELERY, current_flask_app
 from ..db.db import DB
@@ -42,8 +41,7 @@ _UNTIL_THE_DATABASE_IS_BACK: dict[str, Any] = {
 
 
 def _load(db_id: int) -> ProcessingTask:
-    # the bookkeeping never reads the task's links (loaded eagerly for the API): skip them
-    task = DB.session.get(ProcessingTask, db_id, options=[lazyload(ProcessingTask.links)])
+    task = DB.session.get(ProcessingTask, db_id)
     if task is None:
         raise TaskNotFound(f"No ProcessingTask with id {db_id}.")
     return task

@@ -114,6 +114,29 @@ def test_symlinked_task_folder_is_refused_and_nothing_is_created_outside(
     assert list(outside.rglob("*")) == [], "not even an empty placeholder"
 
 
+def test_a_repeated_run_does_not_write_through_a_symlink_in_its_task_folder(
+    store: LocalFileStore, outside: Path
+) -> None:
+    # a repeated run takes over an unrecorded file of its earlier run; a symlink there is
+    # resolved and refused like any other target
+    from qhana_plugin_runner.celery import CELERY
+
+    task = _task()
+    victim = outside / "victim.txt"
+    victim.write_text("original")
+    folder = store.root / f"task_{task.id}" / "out"
+    folder.mkdir(parents=True)
+    (folder / "out.txt").symlink_to(victim)
+
+    @CELERY.task(name="tests.security.storage-paths.write", bind=True)
+    def write(self: Any, db_id: int) -> None:
+        STORE.persist_task_result(db_id, "overwritten", "out.txt", "custom/text", "text/plain")
+
+    result = write.apply(kwargs={"db_id": task.id}, task_id="celery-symlink", retries=1)
+    assert isinstance(result.result, ValueError)
+    assert victim.read_text() == "original"
+
+
 def test_symlinked_file_is_not_written_through(store: LocalFileStore, outside: Path) -> None:
     victim = outside / "victim.txt"
     victim.write_text("original")

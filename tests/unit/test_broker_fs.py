@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
 import pytest
 from kombu import Connection
@@ -136,3 +137,109 @@ def test_without_inotify_the_consumer_polls(tmp_path: Path, monkeypatch: pytest.
         message.ack()
         queue.close()
     assert message.payload == {"n": 2}
+
+
+def test_a_message_put_back_is_marked_redelivered(tmp_path: Path) -> None:
+    """Celery reads ``delivery_info["redelivered"]``; a task run again after its message came
+    back replaces the files of its earlier run only when that flag is set (kombu's own
+    filesystem channel drops it on the way back)."""
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("back")
+        queue.put({"n": 1})
+        first = queue.get(timeout=5)
+        assert not first.delivery_info.get("redelivered")
+        first.reject(requeue=True)
+        again = queue.get(timeout=5)
+        assert again.payload == {"n": 1} and again.delivery_info.get("redelivered") is True
+        again.ack()
+        queue.put({"n": 2})
+        held = queue.get(timeout=5)
+        assert not held.delivery_info.get("redelivered")
+        queue.close()  # closing the channel puts back what it holds unacknowledged
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("back")
+        restored = queue.get(timeout=5)
+        assert restored.payload == {"n": 2} and restored.delivery_info.get("redelivered") is True
+        restored.ack()
+        queue.close()
+
+
+def test_a_queue_is_listed_once_per_batch_not_once_per_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qhana_plugin_runner import broker_fs
+
+    listings: list[str] = []
+    real_listdir = broker_fs.os.listdir
+
+    def listdir(path: Any) -> list[str]:
+        listings.append(str(path))
+        return real_listdir(path)
+
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("batch")
+        for number in range(50):
+            queue.put({"n": number})
+        monkeypatch.setattr(broker_fs.os, "listdir", listdir)
+        received = []
+        for _ in range(50):
+            message = queue.get(timeout=5)
+            received.append(message.payload["n"])
+            message.ack()
+        queue.put({"n": 50})  # sent after the listing was used up: found by the next one
+        late = queue.get(timeout=5)
+        late.ack()
+        queue.close()
+    assert received == list(range(50)) and late.payload == {"n": 50}
+    assert len(listings) <= 3, listings
+
+
+def test_a_claim_folder_removed_while_running_is_made_again(tmp_path: Path) -> None:
+    import shutil
+
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("claims")
+        queue.put({"n": 1})
+        queue.get(timeout=5).ack()
+        shutil.rmtree(tmp_path / "claimed")
+        queue.put({"n": 2})
+        message = queue.get(timeout=5)
+        message.ack()
+        queue.close()
+    assert message.payload == {"n": 2}
+
+
+def test_an_empty_queue_is_listed_again_only_after_something_arrived(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker also consumes its (almost always empty) control queue: between two task
+    messages it would list the whole folder for it, a burst of n messages costing n listings."""
+    from kombu import Consumer, Producer, Queue
+
+    from qhana_plugin_runner import broker_fs
+
+    if broker_fs.FolderWatch.create(str(tmp_path)) is None:
+        pytest.skip("no inotify here: every poll lists the folder")
+    listings: list[str] = []
+    real_names = broker_fs._queue_names
+
+    def names(folder: Path, queue: str) -> list[str]:
+        listings.append(queue)
+        return real_names(folder, queue)
+
+    received: list[tuple[str, Any]] = []
+
+    def on_message(body: Any, message: Any) -> None:
+        received.append((message.delivery_info["routing_key"], body["n"]))
+        message.ack()
+
+    with _connection(tmp_path) as conn:
+        busy, idle = Queue("busy", routing_key="busy"), Queue("idle", routing_key="idle")
+        producer = Producer(conn.channel())
+        with Consumer(conn.channel(), [busy, idle], callbacks=[on_message]):
+            for number in range(50):
+                producer.publish({"n": number}, routing_key="busy", declare=[busy])
+            monkeypatch.setattr(broker_fs, "_queue_names", names)
+            while len(received) < 50:
+                conn.drain_events(timeout=5)
+            assert received == [("busy", number) for number in range(50)]
+            assert 0 < listings.count("idle") <= 3, listings
+            producer.publish({"n": "control"}, routing_key="idle", declare=[idle])
+            conn.drain_events(timeout=5)
+    assert received[-1] == ("idle", "control")

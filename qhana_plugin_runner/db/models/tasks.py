@@ -133,8 +133,10 @@ class ProcessingTask(_Saving, MODEL):
     outputs: Mapped[list[TaskFile]] = relationship(
         back_populates="task", cascade="all, delete-orphan", default_factory=list
     )
+    # loaded when read (one SELECT, as the task resource does), not with every task: plugin
+    # tasks and most API reads of a task never look at its links
     links: Mapped[list[TaskLink]] = relationship(
-        back_populates="task", lazy="selectin", cascade="all, delete-orphan", default_factory=list
+        back_populates="task", cascade="all, delete-orphan", default_factory=list
     )
     subscriptions: Mapped[list[TaskUpdateSubscription]] = relationship(
         back_populates="task", cascade="all, delete-orphan", default_factory=list

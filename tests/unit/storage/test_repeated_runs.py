@@ -1,9 +1,13 @@
 """A Celery task that runs again (its message redelivered after its worker died, or retried)
-replaces the files its earlier run wrote instead of adding them a second time."""
+replaces the files its earlier run wrote instead of adding them a second time.
+
+``Task.apply`` cannot mark a message redelivered, so the runs that repeat here are retries
+(``retries=1``); a run with neither mark is a first run, as it is in a worker."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +17,7 @@ from qhana_plugin_runner.celery import CELERY
 from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask, TaskFile
 from qhana_plugin_runner.storage import STORE, LocalFileStore
+from qhana_plugin_runner.storage.base import TaskRun
 
 
 @CELERY.task(name="tests.unit.storage.write-outputs", bind=True)
@@ -56,7 +61,7 @@ def test_a_second_run_of_the_same_task_replaces_its_output(app: Flask, task: Pro
 def test_repeated_names_are_replaced_in_order(app: Flask, task: ProcessingTask) -> None:
     write_outputs.apply(kwargs={"db_id": task.id, "texts": ["a1", "b1"]}, task_id="celery-2").get()
     assert _files(app, task) == {"out.txt": "a1", "out-1.txt": "b1"}, "within one run a name used twice gives two files"
-    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["a2", "b2", "c2"]}, task_id="celery-2").get()
+    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["a2", "b2", "c2"]}, task_id="celery-2", retries=1).get()
     assert _files(app, task) == {"out.txt": "a2", "out-1.txt": "b2", "out-2.txt": "c2"}
     assert [row.file_name for row in _rows(task)] == ["out.txt"] * 3
 
@@ -71,9 +76,9 @@ def test_other_celery_tasks_of_the_same_task_keep_their_files(app: Flask, task: 
 
 def test_temp_files_and_results_are_told_apart(app: Flask, task: ProcessingTask) -> None:
     write_outputs.apply(kwargs={"db_id": task.id, "texts": ["result"]}, task_id="celery-3").get()
-    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["temp"], "temp": True}, task_id="celery-3").get()
+    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["temp"], "temp": True}, task_id="celery-3", retries=1).get()
     assert _files(app, task) == {"out.txt": "result"} and _files(app, task, "tmp") == {"out.txt": "temp"}
-    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["temp again"], "temp": True}, task_id="celery-3").get()
+    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["temp again"], "temp": True}, task_id="celery-3", retries=2).get()
     assert _files(app, task) == {"out.txt": "result"} and _files(app, task, "tmp") == {"out.txt": "temp again"}
     assert len(_rows(task)) == 2
 
@@ -91,7 +96,7 @@ def test_url_store_records_the_url_of_the_repeated_run(app: Flask, task: Process
         STORE.persist_task_result(db_id, url, "link", "custom/link", "text/plain", storage_provider="url_file_store")
 
     record_url.apply(kwargs={"db_id": task.id, "url": "https://example.org/a"}, task_id="celery-4").get()
-    record_url.apply(kwargs={"db_id": task.id, "url": "https://example.org/b"}, task_id="celery-4").get()
+    record_url.apply(kwargs={"db_id": task.id, "url": "https://example.org/b"}, task_id="celery-4", retries=1).get()
     [row] = _rows(task)
     assert row.file_storage_data == "https://example.org/b"
 
@@ -103,7 +108,7 @@ def test_a_failed_rewrite_keeps_the_earlier_file(app: Flask, task: ProcessingTas
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(LocalFileStore, "persist_file", broken)
-    result = write_outputs.apply(kwargs={"db_id": task.id, "texts": ["lost"]}, task_id="celery-5")
+    result = write_outputs.apply(kwargs={"db_id": task.id, "texts": ["lost"]}, task_id="celery-5", retries=1)
     assert isinstance(result.result, OSError)
     assert _files(app, task) == {"out.txt": "kept"} and len(_rows(task)) == 1
 
@@ -130,3 +135,25 @@ def test_a_first_run_leaves_unrecorded_files_alone(app: Flask, task: ProcessingT
     (folder / "out.txt").write_text("someone else's")
     write_outputs.apply(kwargs={"db_id": task.id, "texts": ["first"]}, task_id="celery-7").get()
     assert _files(app, task) == {"out.txt": "someone else's", "out-1.txt": "first"}
+
+
+@pytest.mark.parametrize(("delivery_info", "retries", "repeated"), [(None, 0, False), ({}, 0, False), ({"redelivered": False}, 0, False), ({"redelivered": True}, 0, True), ({}, 1, True)])
+def test_a_run_repeats_when_its_message_was_redelivered_or_it_was_retried(delivery_info: dict[str, Any] | None, retries: int, repeated: bool) -> None:
+    request = SimpleNamespace(id="celery-8", delivery_info=delivery_info, retries=retries)
+    assert TaskRun(request, set()).repeated is repeated
+
+
+def test_a_first_run_does_not_look_for_files_of_an_earlier_run(app: Flask, task: ProcessingTask, monkeypatch: pytest.MonkeyPatch) -> None:
+    looked: list[str] = []
+    original = TaskRun.earlier_file
+
+    def spy(self: TaskRun, task_db_id: int, file_name: str, temp: bool) -> TaskFile | None:
+        looked.append(file_name)
+        return original(self, task_db_id, file_name, temp)
+
+    monkeypatch.setattr(TaskRun, "earlier_file", spy)
+    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["first"]}, task_id="celery-9").get()
+    assert looked == [], "a first run has no earlier files: no query"
+    write_outputs.apply(kwargs={"db_id": task.id, "texts": ["again"]}, task_id="celery-9", retries=1).get()
+    assert looked == ["out.txt"]
+    assert _files(app, task) == {"out.txt": "again"} and len(_rows(task)) == 1

@@ -348,6 +348,24 @@ def test_same_name_twice_keeps_both(
         assert headers["Content-Disposition"] == "inline; filename=same.txt"
 
 
+def test_a_new_task_file_resolves_its_folder_once(
+    task: ProcessingTask, local_store: LocalFileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the reservation resolves, checks and creates the task folder; writing the reserved
+    # placeholder does not do it again
+    resolved: list[str] = []
+    original = LocalFileStore.path_of
+
+    def spy(self: LocalFileStore, file_storage_data: str) -> Path:
+        resolved.append(file_storage_data)
+        return original(self, file_storage_data)
+
+    monkeypatch.setattr(LocalFileStore, "path_of", spy)
+    info = STORE.persist_task_result(task.id, "one", "once.txt", "text", "text/plain")
+    assert resolved == [f"task_{task.id}/out"]
+    assert (local_store.root / info.file_storage_data).read_bytes() == b"one"
+
+
 def test_same_name_in_two_tasks_lands_in_separate_folders(
     task: ProcessingTask, local_store: LocalFileStore
 ) -> None:
