@@ -17,6 +17,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session
 
 from ..db.db import DB
 from ..db.models.tasks import (
@@ -116,10 +117,10 @@ def _body(task_id: int, status: str, columns: Any, steps: Any, outputs: list[dic
     return body
 
 
-def _outputs(task_id: int) -> list[dict[str, Any]]:
+def _outputs(task_id: int, session: Session | None = None) -> list[dict[str, Any]]:
     """The outputs of a finished task: its result files with a data and content type."""
     outputs = []
-    for info in TaskFile.get_task_result_files(task_id):
+    for info in TaskFile.get_task_result_files(task_id, session):
         if info.file_type is None or info.mimetype is None:
             continue
         output = {"href": STORE.get_task_file_url(info), "dataType": info.file_type, "contentType": info.mimetype}
@@ -168,10 +169,14 @@ def read_task_representation(task_id: int) -> tuple[dict[str, Any], bool]:
             abort(404, message="Task not found.")
         steps = connection.execute(_STEP_ROWS, bound).all()
         links = connection.execute(_LINK_ROWS, bound).all()
-    if row.finished_at is None:
-        return _body(task_id, TaskStatus.PENDING.value, row, steps, [], links), False
+        if row.finished_at is None:
+            return _body(task_id, TaskStatus.PENDING.value, row, steps, [], links), False
+        # the file store builds the output URLs from TaskFile objects: read them on the same
+        # connection (a second one would cost another checkout, BEGIN and ROLLBACK)
+        with Session(bind=connection) as session:
+            outputs = _outputs(task_id, session)
     status = row.task_status or TaskStatus.UNKNOWN.value
-    return _body(task_id, status, row, steps, _outputs(task_id), links), True
+    return _body(task_id, status, row, steps, outputs, links), True
 
 
 def _finished_cache() -> ResponseCache:

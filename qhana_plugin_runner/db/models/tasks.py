@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.orderinglist import ordering_list
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import DB, MODEL
@@ -211,8 +211,9 @@ class TaskFile(_Saving, _TaskChild, MODEL):
     celery_task_id: Mapped[str | None] = mapped_column(String(255), default=None, init=False)
 
     @classmethod
-    def get_task_result_files(cls, task: ProcessingTask | int) -> Sequence[TaskFile]:
-        """The task's result files in creation order (temp files left out)."""
+    def get_task_result_files(cls, task: ProcessingTask | int, session: Session | None = None) -> Sequence[TaskFile]:
+        """The task's result files in creation order (temp files left out), read through
+        ``session`` (default: the app's session)."""
         task_id = task if isinstance(task, int) else task.id
         query = (
             select(cls)
@@ -220,7 +221,7 @@ class TaskFile(_Saving, _TaskChild, MODEL):
             .where(or_(cls.file_type.is_(None), cls.file_type != "temp-file"))
             .order_by(cls.id)
         )
-        return DB.session.execute(query).scalars().all()
+        return (session or DB.session).execute(query).scalars().all()
 
 
 class TaskLink(_TaskChild, MODEL):
