@@ -70,6 +70,17 @@ def production_setup(workdir: Path, port: int, postgres: str, redis_url: str, ht
     return env, [("api", api), ("worker", shlex.join(worker_command(16, events=True)))], drop
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type: a whole number of at least 1 (0 or less would start no server)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} processes would start no server; give 1 or more")
+    return value
+
+
 def ensure_wrk(install: bool) -> bool:
     if shutil.which("wrk"):
         return True
@@ -135,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument("--http-server", choices=["granian", "gunicorn"], default="", help="API server (default: what the set-up uses: granian in both, as make run and docker-compose.yml)")
-    parser.add_argument("--api-processes", type=int, default=None, help="server processes of the production set-up (default: docker-compose.yml's GUNICORN_WORKERS)")
+    parser.add_argument("--api-processes", type=_at_least_one, default=None, help="server processes of the production set-up (default: docker-compose.yml's GUNICORN_WORKERS)")
     parser.add_argument("--only", default="", help="phases for the client (default: all)")
     parser.add_argument("--quick", action="store_true", help="short runs: 3 s loads, 20 tasks, burst of 100")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk when it is missing (root only)")
