@@ -38,16 +38,25 @@ def validate_webhook(url: str) -> str | None:
 
 
 def add_subscription(task: ProcessingTask, webhook: str, event: str | None) -> None:
-    """Store the subscription (if new), commit, and send the events it has missed."""
+    """Store the subscription (if new), commit, and send the events it has missed.
+
+    What was missed is read after the subscription is written and with the task's row locked
+    (``FOR UPDATE``; SQLite's write lock does the same): the bookkeeping reads a task's
+    subscriptions while it holds that row, before committing a change, so either it sees this
+    subscription and sends the event, or this sees the change and sends it, not both.
+    """
     if not TaskUpdateSubscription.get_by_task_and_subscriber(task, webhook, event):
         task_href = url_for("tasks-api.TaskView", task_id=task.id, _external=True)
         DB.session.add(TaskUpdateSubscription(task=task, webhook_href=webhook, task_href=task_href, event_type=event))
-        DB.session.commit()
+        DB.session.flush()
+        DB.session.refresh(task, with_for_update=True)
+    task_id, finished, open_step = task.id, task.is_finished, task.has_uncleared_step
+    DB.session.commit()
     app = current_app._get_current_object()
-    if task.is_finished and event in (None, "status"):
-        dispatch_event(app, task.id, "status", only=webhook)
-    elif task.has_uncleared_step and event in (None, "steps"):
-        dispatch_event(app, task.id, "steps", only=webhook)
+    if finished and event in (None, "status"):
+        dispatch_event(app, task_id, "status", only=webhook)
+    elif open_step and event in (None, "steps"):
+        dispatch_event(app, task_id, "steps", only=webhook)
 
 
 def _requested_events() -> list[str | None]:

@@ -47,9 +47,12 @@ def _load(db_id: int) -> ProcessingTask:
     return task
 
 
-def _announce(db_id: int, *signals: Any) -> None:
+def _commit_and_announce(db_id: int, *signals: Any) -> None:
+    """Commit the task's change, then send ``signals``; the webhook listeners get the
+    subscriptions read once, before the commit (the autoflush writes the change first)."""
     app = current_flask_app()
-    with one_subscription_lookup():  # the webhook listeners read the subscriptions once
+    with one_subscription_lookup(db_id):
+        DB.session.commit()
         for signal in signals:
             signal.send(app, task_id=db_id)
 
@@ -82,11 +85,10 @@ def finish_task(db_id: int, status: str, log: str | None) -> bool:
     task.finished_at = utc_now()
     if log:
         task.add_task_log_entry(log)
-    DB.session.commit()
     signals = [TASK_STATUS_CHANGED, TASK_DETAILS_CHANGED]
     if steps_changed and status == TaskStatus.SUCCESS.value:
         signals.append(TASK_STEPS_CHANGED)
-    _announce(db_id, *signals)
+    _commit_and_announce(db_id, *signals)
     return True
 
 
@@ -155,6 +157,5 @@ def add_step(
     task.add_next_step(href=href, ui_href=ui_href, step_id=step_id)
     if task_log:
         task.add_task_log_entry(task_log)
-    DB.session.commit()
-    _announce(db_id, TASK_STEPS_CHANGED, TASK_DETAILS_CHANGED)
+    _commit_and_announce(db_id, TASK_STEPS_CHANGED, TASK_DETAILS_CHANGED)
     _forget(self.request.parent_id)

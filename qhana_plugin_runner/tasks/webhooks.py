@@ -170,11 +170,19 @@ _LOOKUP: ContextVar[dict[int, list[tuple[str, str, str | None]]] | None] = Conte
 
 
 @contextmanager
-def one_subscription_lookup() -> Iterator[None]:
+def one_subscription_lookup(task_id: int | None = None) -> Iterator[None]:
     """Within this block, each task's subscriptions are read once for all its events (the
-    bookkeeping announces a status and a details change together)."""
+    bookkeeping announces a status and a details change together).
+
+    With ``task_id``, that task's subscriptions are read at once, in the session's current
+    transaction: the bookkeeping reads them after writing the change and before committing it,
+    while it holds the task's row, so a subscription added at the same time either is read
+    here or finds the change committed (see ``add_subscription``), never both or neither.
+    """
     token = _LOOKUP.set({})
     try:
+        if task_id is not None:
+            _LOOKUP.get()[task_id] = TaskUpdateSubscription.get_all_by_task(task_id)  # type: ignore[index]
         yield
     finally:
         _LOOKUP.reset(token)
