@@ -11,6 +11,7 @@ from flask import Flask
 
 from .api import init_api
 from .api.jwt_helper import init_jwt
+from .api.replay import ReplayMiddleware
 from .celery import init_celery
 from .cli import register_cli
 from .config import load_config
@@ -77,4 +78,6 @@ def create_app(test_config: dict[str, Any] | None = None, *, silent_log: bool = 
     init_registry_client(app)
     init_web(app)
     register_cli(app)
+    # outermost WSGI layer: it keys answers by the request as the client sent it (api/replay.py)
+    app.wsgi_app = ReplayMiddleware(app.wsgi_app, int(app.config.get("RESPONSE_REPLAY_ENTRIES") or 0))  # type: ignore[method-assign]
     return app

@@ -23,6 +23,7 @@ from ..db.db import DB
 from ..db.models.virtual_plugins import VirtualPlugin
 from ..state import current_runner
 from .plugin_list_cache import PluginListCache, virtual_plugins_generation
+from .replay import offer_replay
 from .response_cache import request_host_key
 from .util import MaBaseSchema
 
@@ -115,11 +116,15 @@ def _list_cache() -> PluginListCache:
 
 
 def plugin_list_body() -> bytes:
-    """The JSON body of ``GET /plugins/`` for this request's host (see :mod:`.plugin_list_cache`)."""
+    """The JSON body of ``GET /plugins/`` for this request's host (see :mod:`.plugin_list_cache`).
+
+    A body from the cache is offered for replay (:mod:`.replay`) for as long as the cache holds it.
+    """
     cache = _list_cache()
     host = request_host_key()
     body = cache.get(host)
     if body is not None:
+        _offer_while_cached(cache, host, body)
         return body
     generation = virtual_plugins_generation()
     loaded, parents = _loaded_entries()
@@ -129,7 +134,18 @@ def plugin_list_body() -> bytes:
     body = json.dumps({"plugins": entries}, separators=(",", ":")).encode()
     if virtual is not None:  # a list without the unreadable virtual plugins is not kept
         cache.put(host, generation, body)
+        if cache.get(host) is body:  # not kept either when a change was committed meanwhile
+            _offer_while_cached(cache, host, body)
     return body
+
+
+def _offer_while_cached(cache: PluginListCache, host: Any, body: bytes) -> None:
+    extensions = current_app.extensions
+
+    def still_cached() -> bool:
+        return extensions.get("qhana_plugin_list_body_cache") is cache and cache.get(host) is body
+
+    offer_replay(request.environ, body, still_cached)
 
 
 @PLUGINS_BLP.route("/")

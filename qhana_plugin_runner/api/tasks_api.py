@@ -29,6 +29,7 @@ from ..db.models.tasks import (
     TaskUpdateSubscription,
 )
 from ..storage import STORE
+from .replay import offer_replay
 from .response_cache import ResponseCache, request_host_key
 from .subscriptions import add_subscription, validate_webhook
 from .util import MaBaseSchema
@@ -197,11 +198,13 @@ def _json_response(body: bytes, etag: str | None) -> Response:
 
 
 def task_response(task_id: int) -> Response:
-    """``GET /tasks/<id>/``: finished tasks are built once per process and then served as is."""
+    """``GET /tasks/<id>/``: finished tasks are built once per process and then served as is
+    (from the second read on also without Flask, see :mod:`.replay`)."""
     cache = _finished_cache()
     key = (task_id, *request_host_key())
     cached = cache.get(key)
     if cached is not None:
+        _offer_while_cached(cache, key, cached[0])
         return _json_response(*cached)
     representation, finished = read_task_representation(task_id)
     body = json.dumps(_TASK_SCHEMA.dump(representation), separators=(",", ":")).encode()
@@ -209,7 +212,22 @@ def task_response(task_id: int) -> Response:
         return _json_response(body, None)
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
     cache.put(key, body, etag)
+    _offer_while_cached(cache, key, body)
     return _json_response(body, etag)
+
+
+def _offer_while_cached(cache: ResponseCache, key: tuple[Any, ...], body: bytes) -> None:
+    """Offer the answer for replay while the cache still holds this body (a 304 answer, to a
+    request with a matching If-None-Match, is not kept: see :mod:`.replay`)."""
+    extensions = current_app.extensions
+
+    def still_cached() -> bool:
+        if extensions.get("qhana_task_response_cache") is not cache:
+            return False
+        again = cache.get(key)
+        return again is not None and again[0] is body
+
+    offer_replay(request.environ, body, still_cached)
 
 
 def _get_task(task_id: int) -> ProcessingTask:

@@ -86,6 +86,9 @@ class ProductionConfig:
     # GET /plugins/ is served from memory; virtual plugins created by other processes are
     # listed after at most this many seconds (this process's own changes at once); 0: no cache
     PLUGIN_LIST_CACHE_SECONDS = 1.0
+    # repeated GETs of the plugin list and of finished tasks are answered without running Flask
+    # while their cached body holds (api/replay.py): at most this many answers per process; 0: off
+    RESPONSE_REPLAY_ENTRIES = 512
 
     # operations: Celery beat removes finished tasks (and their files) older than this many
     # days, every TASK_CLEANUP_INTERVAL seconds; 0 days keeps everything

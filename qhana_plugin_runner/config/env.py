@@ -115,6 +115,7 @@ ENV_OVERRIDES: tuple[EnvOverride, ...] = (
     EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL", description="Redis URL on which task changes are published so event streams on any host wake at once"),
     EnvOverride("TASK_RETENTION_DAYS", "TASK_RETENTION_DAYS", _float, description="finished tasks and their files older than this many days are removed by the periodic cleanup (Celery beat); `0` keeps everything"),
     EnvOverride("PLUGIN_LIST_CACHE_SECONDS", "PLUGIN_LIST_CACHE_SECONDS", _float, description="`GET /plugins/` is answered from memory; virtual plugins added or removed by another process are listed after at most this many seconds (the same process's at once); `0` reads them on every request"),
+    EnvOverride("RESPONSE_REPLAY_ENTRIES", "RESPONSE_REPLAY_ENTRIES", _int, description="repeated `GET`s of the plugin list and of a finished task are answered from memory without running Flask while the answer cannot have changed; at most this many answers per API process; `0` turns that off"),
     EnvOverride("TASK_CLEANUP_INTERVAL", "TASK_CLEANUP_INTERVAL", _float, description="seconds between two runs of the periodic cleanup"),
 )
 
