@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from functools import cache
 from enum import Enum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, or_, select
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, Select, String, Text, bindparam, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
@@ -215,13 +216,7 @@ class TaskFile(_Saving, _TaskChild, MODEL):
         """The task's result files in creation order (temp files left out), read through
         ``session`` (default: the app's session)."""
         task_id = task if isinstance(task, int) else task.id
-        query = (
-            select(cls)
-            .where(cls.task_id == task_id)
-            .where(or_(cls.file_type.is_(None), cls.file_type != "temp-file"))
-            .order_by(cls.id)
-        )
-        return (session or DB.session).execute(query).scalars().all()
+        return (session or DB.session).execute(_result_files_query(), {"task_id": task_id}).scalars().all()
 
 
 class TaskLink(_TaskChild, MODEL):
@@ -266,8 +261,7 @@ class TaskUpdateSubscription(_Saving, _TaskChild, MODEL):
     @classmethod
     def get_all_by_task(cls, task_id: int) -> list[tuple[str, str, str | None]]:
         """(webhook, task URL, event type or None for every event) of every subscription."""
-        query = select(cls.webhook_href, cls.task_href, cls.event_type).where(cls.task_id == task_id)
-        return [(row[0], row[1], row[2]) for row in DB.session.execute(query)]
+        return [(row[0], row[1], row[2]) for row in DB.session.execute(_subscriptions_query(), {"task_id": task_id})]
 
     @classmethod
     def get_by_task_and_subscriber(
@@ -281,3 +275,23 @@ class TaskUpdateSubscription(_Saving, _TaskChild, MODEL):
         elif event is not ...:
             query = query.where(cls.event_type == event)
         return DB.session.execute(query).scalars().all()
+
+
+# Statements read on every finished task (its outputs) and every status change (its webhooks),
+# built once with the task id as a bound parameter: SQLAlchemy then finds the compiled form
+# without building the statement and walking it for its cache key each time. Built on first use,
+# when every mapper can be configured.
+@cache
+def _result_files_query() -> Select[tuple[TaskFile]]:
+    return (
+        select(TaskFile)
+        .where(TaskFile.task_id == bindparam("task_id"))
+        .where(or_(TaskFile.file_type.is_(None), TaskFile.file_type != "temp-file"))
+        .order_by(TaskFile.id)
+    )
+
+
+@cache
+def _subscriptions_query() -> Select[tuple[str, str, str | None]]:
+    subscription = TaskUpdateSubscription
+    return select(subscription.webhook_href, subscription.task_href, subscription.event_type).where(subscription.task_id == bindparam("task_id"))
