@@ -16,7 +16,9 @@ from secrets import token_urlsafe
 from typing import IO, Any, ClassVar
 
 from flask import Flask
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db.db import DB
 from ..db.models.tasks import ProcessingTask, TaskFile
@@ -203,8 +205,14 @@ class FileStore(FileStoreInterface):
         except BaseException:
             self._release_target(target)
             raise
+        # Linked through its task_id, not through ``task``: setting the relationship appends the
+        # file to ``task.outputs`` (backref), which marks the task changed and makes every flush
+        # of this session check the task's collections for orphans, about a third of storing a
+        # small file. Only when this session already holds ``task.outputs`` loaded (a plugin
+        # read it) is the file appended there, so that list stays true.
+        outputs_loaded = "outputs" in sa_inspect(task).dict
         info = TaskFile(
-            task=task,
+            task=task if outputs_loaded else None,  # type: ignore[arg-type]
             security_tag=token_urlsafe(32),
             storage_provider=self.name,
             file_name=display_name,
@@ -212,6 +220,9 @@ class FileStore(FileStoreInterface):
             file_type=file_type,
             mimetype=mimetype,
         )
+        if not outputs_loaded:  # ``task`` as if loaded with the file: no change history to flush
+            set_committed_value(info, "task", task)
+            info.task_id = task_db_id
         if run is not None:
             info.celery_task_id = run.celery_task_id
             info.save()

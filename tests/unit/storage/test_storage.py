@@ -397,6 +397,23 @@ def test_temp_files_are_not_results(task: ProcessingTask, local_store: LocalFile
         assert handle.read() == b"t"
 
 
+def test_a_new_file_belongs_to_its_task_and_shows_in_its_outputs(task: ProcessingTask) -> None:
+    task_id = task.id
+    info = STORE.persist_task_result(task_id, "a", "a.txt", "text", "text/plain", commit=False)
+    assert info.task is task and info.task_id == task_id  # before any flush or commit
+    DB.session.commit()
+    assert [output.file_name for output in task.outputs] == ["a.txt"]  # reloaded after the commit
+
+    assert [output.file_name for output in task.outputs] == ["a.txt"]  # the collection is loaded now
+    second = STORE.persist_task_result(task_id, "b", "b.txt", "text", "text/plain", commit=False)
+    assert [output.file_name for output in task.outputs] == ["a.txt", "b.txt"], "a loaded list stays true"
+    DB.session.commit()
+    ids = [info.id, second.id]
+    DB.session.remove()
+    reloaded = DB.session.get(ProcessingTask, task_id)
+    assert [(output.id, output.task_id) for output in reloaded.outputs] == [(ids[0], task_id), (ids[1], task_id)]
+
+
 def test_commit_false_leaves_the_record_uncommitted(task: ProcessingTask) -> None:
     info = STORE.persist_task_result(task.id, "x", "a.txt", "text", None, commit=False)
     assert info in DB.session.new
