@@ -32,3 +32,17 @@ def download(client: Any, url: str) -> tuple[int, dict[str, str], bytes]:
     """GET a file through a Flask test client and close the streamed response."""
     with client.get(url) as response:
         return response.status_code, dict(response.headers), response.get_data()
+
+
+def finished_task() -> int:
+    """The id of a new SUCCESS task with one result file ``out.txt`` (needs an app context)."""
+    from qhana_plugin_runner.db.db import DB
+    from qhana_plugin_runner.db.models.tasks import ProcessingTask, utc_now
+    from qhana_plugin_runner.storage import STORE
+
+    task = ProcessingTask("t", parameters="{}")
+    task.save(commit=True)
+    STORE.persist_task_result(task.id, "out", "out.txt", "text", "text/plain")
+    task.finished_at, task.task_status, task.task_log = utc_now(), "SUCCESS", "done"
+    DB.session.commit()
+    return task.id

@@ -9,14 +9,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from functools import cache
 from enum import Enum
+from functools import cache
 from typing import Any, ClassVar, NamedTuple
 
-from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Insert, Integer, Select, String, Text, bindparam, insert, or_, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.orderinglist import ordering_list
-from sqlalchemy.orm import Mapped, Mapper, Session, make_transient_to_detached, mapped_column, object_session, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    Mapper,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    object_session,
+    relationship,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import DB, MODEL

@@ -10,11 +10,10 @@ from flask import Flask
 
 from qhana_plugin_runner.api.replay import ReplayMiddleware, offer_replay
 from qhana_plugin_runner.db.db import DB
-from qhana_plugin_runner.db.models.tasks import ProcessingTask, utc_now
+from qhana_plugin_runner.db.models.tasks import ProcessingTask
 from qhana_plugin_runner.db.models.virtual_plugins import VirtualPlugin
-from qhana_plugin_runner.storage import STORE
 
-from helpers import ROOT
+from helpers import ROOT, finished_task
 
 PARENT = "hello-world@v0-2-1"
 
@@ -38,15 +37,6 @@ def flask_calls(app: Flask) -> list[str]:
 
     replay.app = counting
     return calls
-
-
-def _finished_task() -> int:
-    task = ProcessingTask("t", parameters="{}")
-    task.save(commit=True)
-    STORE.persist_task_result(task.id, "out", "out.txt", "text", "text/plain")
-    task.finished_at, task.task_status, task.task_log = utc_now(), "SUCCESS", "done"
-    DB.session.commit()
-    return task.id
 
 
 def test_the_same_plugin_list_request_is_answered_without_flask(client: Any, flask_calls: list[str]) -> None:
@@ -87,7 +77,7 @@ def test_a_new_list_cache_ends_the_replay(app: Flask, client: Any, flask_calls: 
 
 
 def test_a_finished_task_is_replayed_a_pending_one_never(app: Flask, client: Any, flask_calls: list[str]) -> None:
-    finished = _finished_task()
+    finished = finished_task()
     answers = [client.get(f"/tasks/{finished}/") for _ in range(3)]
     assert flask_calls == [f"/tasks/{finished}/"]
     assert {a.get_data() for a in answers} == {answers[0].get_data()} and answers[0].get_json()["status"] == "SUCCESS"
@@ -101,7 +91,7 @@ def test_a_finished_task_is_replayed_a_pending_one_never(app: Flask, client: Any
 
 
 def test_conditional_answers_and_errors_are_not_stored(client: Any, flask_calls: list[str]) -> None:
-    finished = _finished_task()
+    finished = finished_task()
     etag = client.get(f"/tasks/{finished}/").headers["ETag"]
     for _ in range(2):
         assert client.get(f"/tasks/{finished}/", headers={"If-None-Match": etag}).status_code == 304

@@ -11,22 +11,14 @@ from flask import Flask
 from qhana_plugin_runner.api.response_cache import ResponseCache
 from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask, utc_now
-from qhana_plugin_runner.storage import STORE
+
+from helpers import finished_task
 
 
 @pytest.fixture
 def runner_config(runner_config: dict[str, Any]) -> dict[str, Any]:
     # no SERVER_NAME: URLs come from the request, as behind a proxy with several host names
     return {**runner_config, "SERVER_NAME": None}
-
-
-def _finished_task() -> int:
-    task = ProcessingTask("t", parameters="{}")
-    task.save(commit=True)
-    STORE.persist_task_result(task.id, "out", "out.txt", "text", "text/plain")
-    task.finished_at, task.task_status, task.task_log = utc_now(), "SUCCESS", "done"
-    DB.session.commit()
-    return task.id
 
 
 def _count_queries(app: Flask) -> list[str]:
@@ -39,7 +31,7 @@ def _count_queries(app: Flask) -> list[str]:
 
 
 def test_a_finished_task_is_built_once_and_then_served_without_the_database(app: Flask, client: Any) -> None:
-    task_id = _finished_task()
+    task_id = finished_task()
     statements = _count_queries(app)
 
     first = client.get(f"/tasks/{task_id}/")
@@ -54,7 +46,7 @@ def test_a_finished_task_is_built_once_and_then_served_without_the_database(app:
 
 
 def test_if_none_match_gets_304(client: Any) -> None:
-    task_id = _finished_task()
+    task_id = finished_task()
     etag = client.get(f"/tasks/{task_id}/").headers["ETag"]
     again = client.get(f"/tasks/{task_id}/", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
@@ -73,7 +65,7 @@ def test_pending_tasks_are_never_cached(client: Any) -> None:
 
 
 def test_urls_follow_the_host_asked(client: Any) -> None:
-    task_id = _finished_task()
+    task_id = finished_task()
     one = client.get(f"/tasks/{task_id}/", base_url="http://one.example").get_json()
     two = client.get(f"/tasks/{task_id}/", base_url="http://two.example").get_json()
     assert one["outputs"][0]["href"].startswith("http://one.example/files/")

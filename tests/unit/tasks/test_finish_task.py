@@ -13,7 +13,11 @@ from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask
 from qhana_plugin_runner.errors import TaskNotFound
 from qhana_plugin_runner.tasks import bookkeeping
-from qhana_plugin_runner.tasks.signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
+from qhana_plugin_runner.tasks.signals import (
+    TASK_DETAILS_CHANGED,
+    TASK_STATUS_CHANGED,
+    TASK_STEPS_CHANGED,
+)
 
 
 @pytest.fixture
