@@ -41,6 +41,7 @@ from sqlalchemy.orm import (
     relationship,
 )
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..db import DB, MODEL
 from ..mutable_json import MutableJSON
@@ -127,8 +128,16 @@ class _Saving:
 
     @classmethod
     def get_by_id(cls, id_: int) -> Any:
-        """The row with this primary key, or None."""
-        return DB.session.get(cls, id_)
+        """The row with this primary key, or None.
+
+        As ``Session.get``: an object the session holds already is returned without a query.
+        Otherwise the row is read with a statement built once per model; ``Session.get`` builds
+        its SELECT anew and computes its cache key on every call (about a third of a read).
+        """
+        session = DB.session
+        if identity_key(cls, id_) in session.identity_map:
+            return session.get(cls, id_)
+        return session.execute(_by_id_statement(cls), {"pk": id_}).scalar_one_or_none()
 
 
 def _primary_key_values(obj: Any) -> list[tuple[str, Any]]:
@@ -145,6 +154,12 @@ def _column_attributes(mapper: Mapper[Any]) -> tuple[tuple[str, Column[Any]], ..
 @cache
 def _primary_key_attributes(mapper: Mapper[Any]) -> tuple[tuple[str, Column[Any]], ...]:
     return tuple((mapper.get_property_by_column(column).key, column) for column in mapper.primary_key)
+
+
+@cache
+def _by_id_statement(model: type[Any]) -> Select[Any]:
+    (key,) = sa_inspect(model).primary_key
+    return select(model).where(key == bindparam("pk"))
 
 
 @cache
