@@ -135,8 +135,8 @@ class _Saving:
         its SELECT anew and computes its cache key on every call (about a third of a read).
         """
         session = DB.session
-        if identity_key(cls, id_) in session.identity_map:
-            return session.get(cls, id_)
+        if not isinstance(id_, (int, str)) or identity_key(cls, id_) in session.identity_map:
+            return session.get(cls, id_)  # also None (no row) and primary key tuples, as before
         return session.execute(_by_id_statement(cls), {"pk": id_}).scalar_one_or_none()
 
 

@@ -49,3 +49,6 @@ def test_a_missing_id_is_none_for_every_model(app: Flask) -> None:
     info_id = info.id
     DB.session.remove()
     assert TaskFile.get_by_id(info_id).file_name == "x.txt"
+    DB.session.remove()
+    assert TaskFile.get_by_id(str(info_id)).id == info_id  # an id from a URL or a form
+    assert TaskFile.get_by_id((info_id,)).id == info_id  # a primary key tuple
