@@ -19,11 +19,12 @@ request-specific answer (an error, a 304, a fresh session) is never sent to anyo
 effects of hooks are not repeated: views offer only answers whose requests have none (the
 webhook subscription hook acts on ``303`` answers only). ``RESPONSE_REPLAY_ENTRIES`` bounds the
 number of stored answers per process (``0`` turns replay off); an answer over 1 MiB is not
-stored.
+stored, and the stored bodies are dropped together when they reach 32 MiB.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -67,11 +68,14 @@ def _request_key(environ: dict[str, Any]) -> tuple[Any, ...] | None:
 class ReplayMiddleware:
     """The WSGI layer that stores offered answers and replays them (see the module doc)."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], entries: int = 512, max_bytes: int = 1 << 20) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], entries: int = 512, max_bytes: int = 1 << 20, max_total_bytes: int = 32 << 20) -> None:
         self.app = app
         self.entries = entries
         self.max_bytes = max_bytes
+        self.max_total_bytes = max_total_bytes
         self._stored: dict[tuple[Any, ...], _Entry] = {}
+        self._bytes = 0  # of the stored bodies (a body a view's cache also holds is counted too)
+        self._lock = threading.Lock()  # for changes; a replay only reads
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         key = _request_key(environ) if self.entries > 0 else None
@@ -82,7 +86,7 @@ class ReplayMiddleware:
             if entry.valid():
                 start_response(entry.status, list(entry.headers))
                 return [entry.body]
-            self._stored.pop(key, None)
+            self._forget(key)
         offers: list[_Offer] = []
         environ[_OFFERS] = offers
         answer: list[Any] = []
@@ -106,9 +110,23 @@ class ReplayMiddleware:
     def _keep(self, key: tuple[Any, ...], status: str, headers: list[tuple[str, str]], offer: _Offer, body: bytes) -> None:
         if body != offer.body or any(name.lower() == "set-cookie" for name, _ in headers):
             return  # a session cookie is one client's; a body other than the offered one is not known
-        if key not in self._stored and len(self._stored) >= self.entries:
-            self._stored.clear()  # many distinct requests (headers are the clients'): start over
-        self._stored[key] = _Entry(status, list(headers), offer.body, offer.valid)
+        with self._lock:
+            earlier = self._stored.pop(key, None)
+            if earlier is not None:
+                self._bytes -= len(earlier.body)
+            if len(self._stored) >= self.entries or self._bytes + len(body) > self.max_total_bytes:
+                self._stored.clear()  # many distinct requests (headers are the clients'): start over
+                self._bytes = 0
+            self._stored[key] = _Entry(status, list(headers), offer.body, offer.valid)
+            self._bytes += len(body)
+
+    def _forget(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            entry = self._stored.pop(key, None)
+            if entry is not None:
+                self._bytes -= len(entry.body)
 
     def clear(self) -> None:
-        self._stored.clear()
+        with self._lock:
+            self._stored.clear()
+            self._bytes = 0

@@ -156,3 +156,17 @@ def test_validity_is_asked_before_each_replay_and_entries_are_bounded() -> None:
     for path in ("/a", "/b", "/c"):
         _get(middleware, path)
     assert len(middleware._stored) <= 2
+
+
+def test_stored_bodies_are_bounded_in_bytes() -> None:
+    body = b"x" * 1000
+    middleware, calls = _wsgi_app([], body)
+    middleware.entries, middleware.max_total_bytes = 100, 2500
+    for path in ("/a", "/b"):
+        _get(middleware, path)
+    assert len(middleware._stored) == 2 and middleware._bytes == 2000
+    _get(middleware, "/c")  # 3000 bytes would be too many: the others are dropped
+    assert list(middleware._stored) and len(middleware._stored) == 1 and middleware._bytes == 1000
+    middleware.max_bytes = 999
+    _get(middleware, "/d")
+    assert len(middleware._stored) == 1, "a body over max_bytes is not stored"
