@@ -41,6 +41,16 @@ def _wait_answering(topology: Topology, number: int, timeout: float = 60) -> Non
         assert time.monotonic() < deadline, f"worker{number} did not answer within {timeout} s"
 
 
+def _wait_running(topology: Topology, pid: int, timeout: float = 15) -> None:
+    """Until the worker process ``pid`` is in the middle of a task (a kill then cuts it short;
+    a worker that has just been started again may take a moment to get messages)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any((pid, "start") in events and (pid, "done") not in events for events in _runs(topology).values()):
+            return
+        time.sleep(0.05)
+
+
 def test_a_task_longer_than_the_visibility_timeout_runs_once(topology: Topology) -> None:
     """The workers renew the delivery time of what they hold, so a live worker's long task is
     not put back into the queue for a second worker after the 6 s visibility timeout."""
@@ -68,6 +78,7 @@ def test_sigkilled_workers_lose_no_task_and_write_no_output_twice(topology: Topo
         number = kill % 2 + 1
         _wait_answering(topology, 2 - kill % 2)  # the worker killed last time is back
         time.sleep(1)
+        _wait_running(topology, topology.processes[f"worker{number}"].pid)
         killed_pids.append(topology.processes[f"worker{number}"].pid)
         assert topology.stop_process(f"worker{number}", signal.SIGKILL) == -signal.SIGKILL
         topology.start_worker(number)
