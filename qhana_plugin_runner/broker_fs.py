@@ -238,8 +238,17 @@ def _queue_names(folder: Path, queue: str) -> list[str]:
 class Transport(filesystem.Transport):
     Channel = Channel
 
+    #: longest wait on the folder watch between two looks at the queues: an arrival ends the
+    #: wait at once, so this only bounds how long a missed event could go unnoticed
+    WATCHED_WAIT = 1.0
+
     def drain_events(self, connection: Any, timeout: float | None = None) -> None:
-        """kombu's loop, with the sleep between empty polls spent waiting on the queue folder."""
+        """kombu's loop, with the sleep between empty polls spent waiting on the queue folder.
+
+        With a folder watch an idle consumer waits up to :attr:`WATCHED_WAIT` (within
+        ``timeout``) instead of ``polling_interval``: waking every 5 ms to find nothing cost an
+        idle worker about 2 % of a core, taken from the API on a small machine.
+        """
         started = time.monotonic()
         interval = self.polling_interval
         if timeout and interval and interval > timeout:
@@ -249,13 +258,13 @@ class Transport(filesystem.Transport):
             try:
                 self.cycle.get(self._deliver, timeout=timeout)
             except Empty:
-                if timeout is not None and time.monotonic() - started >= timeout:
+                elapsed = time.monotonic() - started
+                if timeout is not None and elapsed >= timeout:
                     raise TimeoutError() from None
-                if interval is None:
-                    continue
                 if watch is not None:
-                    watch.wait(interval)
-                else:
+                    left = self.WATCHED_WAIT if timeout is None else timeout - elapsed
+                    watch.wait(min(max(interval or 0.0, self.WATCHED_WAIT), left))
+                elif interval is not None:
                     time.sleep(interval)
             else:
                 return

@@ -243,3 +243,44 @@ def test_an_empty_queue_is_listed_again_only_after_something_arrived(tmp_path: P
             producer.publish({"n": "control"}, routing_key="idle", declare=[idle])
             conn.drain_events(timeout=5)
     assert received[-1] == ("idle", "control")
+
+
+def test_an_idle_consumer_with_a_watch_waits_long_and_still_wakes_at_once(tmp_path: Path) -> None:
+    """With the default 5 ms polling interval an idle worker looked at its queues 200 times a
+    second; with the folder watch it waits until something arrives (at most WATCHED_WAIT)."""
+    from kombu import Consumer, Producer, Queue
+
+    from qhana_plugin_runner import broker_fs
+
+    if broker_fs.FolderWatch.create(str(tmp_path)) is None:
+        pytest.skip("no inotify here: the consumer polls")
+    options = {"data_folder_in": str(tmp_path / "queue"), "data_folder_out": str(tmp_path / "queue"), "control_folder": str(tmp_path / "control"), "polling_interval": 0.005}
+    (tmp_path / "queue").mkdir()
+    received: list[float] = []
+    with Connection("filesystem://localhost/", transport_options=options) as conn:
+        queue = Queue("idle-wait", routing_key="idle-wait")
+        looks = 0
+        with Consumer(conn.channel(), [queue], callbacks=[lambda body, message: (received.append(time.monotonic()), message.ack())]):
+            real_get = conn.transport.cycle.get
+
+            def counting_get(*args: Any, **kwargs: Any) -> Any:
+                nonlocal looks
+                looks += 1
+                return real_get(*args, **kwargs)
+
+            conn.transport.cycle.get = counting_get  # type: ignore[method-assign]
+            with pytest.raises(TimeoutError):
+                conn.drain_events(timeout=0.5)
+            assert looks <= 3, f"{looks} looks at the queues in 0.5 s while nothing arrived"
+
+            def send_later() -> None:
+                time.sleep(0.2)
+                sent.append(time.monotonic())
+                Producer(conn.channel()).publish({"n": 1}, routing_key="idle-wait", declare=[queue])
+
+            sent: list[float] = []
+            sender = threading.Thread(target=send_later)
+            sender.start()
+            conn.drain_events(timeout=5)
+            sender.join()
+    assert received and received[0] - sent[0] < 0.2, "the arrival ended the wait"
