@@ -284,3 +284,41 @@ def test_an_idle_consumer_with_a_watch_waits_long_and_still_wakes_at_once(tmp_pa
             conn.drain_events(timeout=5)
             sender.join()
     assert received and received[0] - sent[0] < 0.2, "the arrival ended the wait"
+
+
+def test_a_consumer_at_its_prefetch_limit_takes_the_next_message_soon_after_an_ack(tmp_path: Path) -> None:
+    """An acknowledgement writes no file: a worker whose slots were all busy must not wait for
+    an arrival before it takes the next waiting message (a burst would crawl at one per wait)."""
+    from kombu import Consumer, Producer, Queue
+
+    from qhana_plugin_runner import broker_fs
+
+    if broker_fs.FolderWatch.create(str(tmp_path)) is None:
+        pytest.skip("no inotify here: the consumer polls")
+    (tmp_path / "queue").mkdir()
+    options = {"data_folder_in": str(tmp_path / "queue"), "data_folder_out": str(tmp_path / "queue"), "control_folder": str(tmp_path / "control"), "polling_interval": 0.005}
+    received: list[tuple[float, Any]] = []
+    with Connection("filesystem://localhost/", transport_options=options) as conn:
+        queue = Queue("limited", routing_key="limited")
+        channel = conn.channel()
+        channel.basic_qos(0, 1, False)
+        producer = Producer(conn.channel())
+        for number in range(2):
+            producer.publish({"n": number}, routing_key="limited", declare=[queue])
+        with Consumer(channel, [queue], callbacks=[lambda body, message: received.append((time.monotonic(), message))]):
+            conn.drain_events(timeout=5)
+            assert [message.payload["n"] for _, message in received] == [0]
+            acked: list[float] = []
+
+            def ack_later() -> None:
+                time.sleep(0.2)
+                acked.append(time.monotonic())
+                received[0][1].ack()
+
+            acker = threading.Thread(target=ack_later)
+            acker.start()
+            conn.drain_events(timeout=5)
+            acker.join()
+            received[1][1].ack()
+    assert [message.payload["n"] for _, message in received] == [0, 1]
+    assert received[1][0] - acked[0] < 0.2, f"the next message came {received[1][0] - acked[0]:.2f} s after the ack"
