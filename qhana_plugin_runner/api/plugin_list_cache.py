@@ -97,6 +97,10 @@ class PluginListCache:
             return None
         return body
 
+    def holds(self, host: Hashable, body: bytes) -> bool:
+        """Whether ``body`` (this very object) is still the valid entry for ``host``."""
+        return self.get(host) is body
+
     def put(self, host: Hashable, generation: int, body: bytes) -> None:
         """Store ``body`` read at ``generation`` (not stored if a change was committed since)."""
         if self.ttl <= 0 or generation != _generation:

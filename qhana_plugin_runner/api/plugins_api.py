@@ -47,6 +47,8 @@ class PluginListSchema(MaBaseSchema):
     plugins = ma.fields.List(ma.fields.Nested(PluginEntrySchema()), required=True)
 
 
+_LIST_CACHE = "qhana_plugin_list_body_cache"  # app.extensions key of the PluginListCache
+
 # one constant statement (compiled once); parents are filtered here, not with a varying IN list
 _VIRTUAL_QUERY = select(
     VirtualPlugin.parent_id, VirtualPlugin.name, VirtualPlugin.version, VirtualPlugin.href, VirtualPlugin.description, VirtualPlugin.tags
@@ -108,10 +110,10 @@ def _loaded_entries() -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 
 def _list_cache() -> PluginListCache:
-    cache = current_app.extensions.get("qhana_plugin_list_body_cache")
+    cache = current_app.extensions.get(_LIST_CACHE)
     if cache is None:
         ttl = float(current_app.config.get("PLUGIN_LIST_CACHE_SECONDS", 1.0) or 0)
-        cache = current_app.extensions["qhana_plugin_list_body_cache"] = PluginListCache(ttl)
+        cache = current_app.extensions[_LIST_CACHE] = PluginListCache(ttl)
     return cache
 
 
@@ -134,18 +136,14 @@ def plugin_list_body() -> bytes:
     body = json.dumps({"plugins": entries}, separators=(",", ":")).encode()
     if virtual is not None:  # a list without the unreadable virtual plugins is not kept
         cache.put(host, generation, body)
-        if cache.get(host) is body:  # not kept either when a change was committed meanwhile
+        if cache.holds(host, body):  # not kept either when a change was committed meanwhile
             _offer_while_cached(cache, host, body)
     return body
 
 
 def _offer_while_cached(cache: PluginListCache, host: Any, body: bytes) -> None:
     extensions = current_app.extensions
-
-    def still_cached() -> bool:
-        return extensions.get("qhana_plugin_list_body_cache") is cache and cache.get(host) is body
-
-    offer_replay(request.environ, body, still_cached)
+    offer_replay(request.environ, body, lambda: extensions.get(_LIST_CACHE) is cache and cache.holds(host, body))
 
 
 @PLUGINS_BLP.route("/")

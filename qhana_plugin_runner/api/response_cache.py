@@ -52,6 +52,11 @@ class ResponseCache:
             self._entries.move_to_end(key)
             return entry[1], entry[2]
 
+    def holds(self, key: Hashable, body: bytes) -> bool:
+        """Whether ``body`` (this very object) is still the fresh entry under ``key``."""
+        entry = self.get(key)
+        return entry is not None and entry[0] is body
+
     def put(self, key: Hashable, body: bytes, etag: str) -> None:
         if self.size <= 0:
             return

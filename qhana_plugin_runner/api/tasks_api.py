@@ -180,10 +180,13 @@ def read_task_representation(task_id: int) -> tuple[dict[str, Any], bool]:
     return _body(task_id, status, row, steps, outputs, links), True
 
 
+_FINISHED_CACHE = "qhana_task_response_cache"  # app.extensions key of the ResponseCache
+
+
 def _finished_cache() -> ResponseCache:
-    cache = current_app.extensions.get("qhana_task_response_cache")
+    cache = current_app.extensions.get(_FINISHED_CACHE)
     if cache is None:
-        cache = current_app.extensions["qhana_task_response_cache"] = ResponseCache(size=4096, ttl=60.0)
+        cache = current_app.extensions[_FINISHED_CACHE] = ResponseCache(size=4096, ttl=60.0)
     return cache
 
 
@@ -220,14 +223,7 @@ def _offer_while_cached(cache: ResponseCache, key: tuple[Any, ...], body: bytes)
     """Offer the answer for replay while the cache still holds this body (a 304 answer, to a
     request with a matching If-None-Match, is not kept: see :mod:`.replay`)."""
     extensions = current_app.extensions
-
-    def still_cached() -> bool:
-        if extensions.get("qhana_task_response_cache") is not cache:
-            return False
-        again = cache.get(key)
-        return again is not None and again[0] is body
-
-    offer_replay(request.environ, body, still_cached)
+    offer_replay(request.environ, body, lambda: extensions.get(_FINISHED_CACHE) is cache and cache.holds(key, body))
 
 
 def _get_task(task_id: int) -> ProcessingTask:

@@ -74,7 +74,9 @@ def test_urls_follow_the_host_asked(client: Any) -> None:
 
 def test_cache_expiry_size_and_discard(monkeypatch: pytest.MonkeyPatch) -> None:
     cache = ResponseCache(size=2, ttl=10)
-    cache.put((1, "h"), b"a", "e1")
+    body = b"a"
+    cache.put((1, "h"), body, "e1")
+    assert cache.holds((1, "h"), body) and not cache.holds((1, "h"), b"other") and not cache.holds((9, "h"), body)
     cache.put((2, "h"), b"b", "e2")
     assert cache.get((1, "h")) == (b"a", "e1")  # now most recently used
     cache.put((3, "h"), b"c", "e3")

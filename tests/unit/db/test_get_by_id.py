@@ -3,28 +3,11 @@ holds, None for a missing id (as ``Session.get``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 from flask import Flask
-from sqlalchemy import event
 
 from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask, TaskFile
 from qhana_plugin_runner.storage import STORE
-
-
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(DB.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(DB.engine, "before_cursor_execute", record)
 
 
 def test_a_row_not_in_the_session_is_one_select_then_held(statements: list[str]) -> None:
