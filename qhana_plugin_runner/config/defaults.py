@@ -59,6 +59,9 @@ class ProductionConfig:
     SQLALCHEMY_ECHO = False
     SQLITE_FOREIGN_KEYS = True
     SQLITE_BUSY_TIMEOUT_MS = 30_000
+    # seconds a pooled connection (PostgreSQL, MySQL) may sit unused before it is tested when
+    # taken again; 0 tests every one (db/__init__.py)
+    DATABASE_PING_AFTER_IDLE = 1.0
 
     CORS_ORIGINS: str | list[str] = "*"
     # pages allowed to frame the micro-frontends and talk to microfrontend.js (web/framing.py)

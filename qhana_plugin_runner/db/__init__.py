@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 
 from .db import DB, MIGRATE
 
@@ -23,7 +24,7 @@ MIGRATIONS_FOLDER = str(Path(__file__).resolve().parent.parent / "migrations")
 
 def init_db(app: Flask) -> None:
     """Bind DB and MIGRATE to ``app``; SQLite gets WAL, a busy timeout and foreign keys, other
-    databases a liveness check of every pooled connection before it is used."""
+    databases a liveness check of a pooled connection that sat idle before it is used again."""
     from . import models  # noqa: F401  (maps every model before the first query)
     from .cli import register_db_commands
 
@@ -33,10 +34,6 @@ def init_db(app: Flask) -> None:
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("timeout", app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30_000) / 1000)
         options["connect_args"] = connect_args
-    else:
-        # after a database restart every pooled connection is dead; test each one when it is
-        # taken from the pool, so requests get a new one instead of an error
-        options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     DB.init_app(app)
     _register_session_teardown(app)
@@ -44,6 +41,9 @@ def init_db(app: Flask) -> None:
     if uri.startswith("sqlite"):
         with app.app_context():
             _configure_sqlite(DB.engine, app.config)
+    elif "pool_pre_ping" not in options:
+        with app.app_context():
+            ping_idle_connections(DB.engine, float(app.config.get("DATABASE_PING_AFTER_IDLE", 1.0)))
     register_db_commands(app)
 
 
@@ -63,6 +63,40 @@ def _register_session_teardown(app: Flask) -> None:
         except SQLAlchemyError as err:
             _LOG.warning("Database session could not be closed cleanly (%s); discarding it", err)
             DB.session.registry.clear()
+
+
+_LAST_USED = "qhana_last_used"  # ConnectionPoolEntry.info key: time.monotonic() of its last check-in
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Test a pooled connection that sat unused for ``idle_seconds`` or more when it is taken
+    from the pool; a dead one is replaced by a new connection instead of failing a request.
+
+    After a database restart every pooled connection is dead. SQLAlchemy's ``pool_pre_ping``
+    tests every connection on every checkout: a round trip before each request, two in each
+    task. A connection handed back moments ago was alive then; testing only idle ones is the
+    rule pgbouncer follows (``server_check_delay``). A restart inside that window is noticed by
+    the first statement that fails: SQLAlchemy then discards every connection of the pool, and
+    that one request answers 503. ``idle_seconds <= 0`` tests every checkout.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get(_LAST_USED)
+        if last_used is None or time.monotonic() - last_used < idle_seconds:
+            return  # new (connected just now) or handed back moments ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            raise DisconnectionError(f"pooled connection is dead: {err}") from err
+        if not alive:
+            raise DisconnectionError("pooled connection is dead")
 
 
 def _migrations_folder(app: Flask) -> str:

@@ -24,6 +24,7 @@ from ..db.models.failures import CeleryTaskFailure
 from ..db.models.tasks import ProcessingTask, Step, TaskStatus, utc_now
 from ..errors import TaskNotFound
 from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
+from .event_bus import one_publish_per_task
 from .webhooks import one_subscription_lookup
 
 __all__ = ["add_step", "save_task_result", "save_task_error", "finish_task", "TASK_LOGGER"]
@@ -54,8 +55,9 @@ def _commit_and_announce(db_id: int, *signals: Any) -> None:
     app = current_flask_app()
     with one_subscription_lookup(db_id):
         DB.session.commit()
-        for signal in signals:
-            signal.send(app, task_id=db_id)
+        with one_publish_per_task():
+            for signal in signals:
+                signal.send(app, task_id=db_id)
 
 
 def _forget(celery_task_id: str | None) -> None:

@@ -10,6 +10,7 @@ just re-read the task every ``EVENT_STREAM_POLL_INTERVAL`` seconds.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +20,11 @@ from flask import Flask
 
 from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
 
-__all__ = ["init_event_bus", "change_waiter", "channel_name"]
+__all__ = ["init_event_bus", "change_waiter", "channel_name", "one_publish_per_task"]
 
 _LOG = logging.getLogger(__name__)
 _EXTENSION = "qhana_event_bus"
+_BATCH = threading.local()  # .pending: {(client, channel)} while one_publish_per_task() runs
 
 
 def channel_name(task_id: int) -> str:
@@ -54,14 +56,45 @@ def init_event_bus(app: Flask) -> None:
     def publish(sender: Flask, task_id: int | None = None, **kwargs: Any) -> None:
         if task_id is None:
             return
-        try:
-            client.publish(channel_name(int(task_id)), "changed")
-        except redis.RedisError:  # streams fall back to their timer; never fail the task
-            _LOG.warning("Could not publish the change of task %s", task_id, exc_info=True)
+        pending = getattr(_BATCH, "pending", None)
+        if pending is not None:
+            pending[(client, channel_name(int(task_id)))] = None
+            return
+        _publish(client, channel_name(int(task_id)))
 
     app.extensions[_EXTENSION + "_listener"] = publish
     for signal in (TASK_STATUS_CHANGED, TASK_STEPS_CHANGED, TASK_DETAILS_CHANGED):
         signal.connect(publish, sender=app, weak=False)
+
+
+def _publish(client: Any, channel: str) -> None:
+    import redis
+
+    try:
+        client.publish(channel, "changed")
+    except redis.RedisError:  # streams fall back to their timer; never fail the task
+        _LOG.warning("Could not publish the change on %s", channel, exc_info=True)
+
+
+@contextmanager
+def one_publish_per_task() -> Iterator[None]:
+    """Signals sent inside are published once per task when the block ends.
+
+    A finished task sends a status and a details signal; each was a message (a round trip to
+    Redis) saying the same thing, "task changed", to the same streams. Nested blocks publish
+    when the outermost ends.
+    """
+    if getattr(_BATCH, "pending", None) is not None:
+        yield
+        return
+    pending: dict[tuple[Any, str], None] = {}
+    _BATCH.pending = pending
+    try:
+        yield
+    finally:
+        _BATCH.pending = None
+        for client, channel in pending:
+            _publish(client, channel)
 
 
 @contextmanager

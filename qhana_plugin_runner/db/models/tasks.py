@@ -107,7 +107,9 @@ class _Saving:
         Every process request saves a new ProcessingTask; the unit of work (ordering the
         mappers, cascading along the four relationships, bookkeeping of each attribute) cost
         about twice the INSERT itself. The object ends as the flush would leave it: persistent,
-        its generated primary key set, its attributes as written.
+        its generated primary key set, its attributes as written. Only called with
+        ``commit=True``: when the session has nothing else to commit, the INSERT runs on its own
+        connection in autocommit mode.
         """
         state = sa_inspect(self)
         if not state.transient:
@@ -118,8 +120,14 @@ class _Saving:
             if values.get(relationship_.key):  # a related object: the unit of work saves it too
                 return False
         row = {column.key: values[key] for key, column in _column_attributes(mapper) if key in values}
-        session = DB.session
-        result = session.execute(_insert_statement(mapper), row)
+        session = DB.session()  # the Session itself: the scoped proxy has no in_transaction()
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            result = session.execute(_insert_statement(mapper), row)
+        else:
+            # nothing else to commit: the INSERT commits itself, without the BEGIN and COMMIT
+            # round trips around it (PostgreSQL; half the database time of a process request)
+            with session.get_bind(mapper).connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                result = connection.execute(_insert_statement(mapper), row)
         for (key, _column), value in zip(_primary_key_attributes(mapper), result.inserted_primary_key, strict=True):
             values[key] = value
         make_transient_to_detached(self)

@@ -1,11 +1,15 @@
 """``ProcessingTask(...).save(commit=True)`` of a new task without related rows is one INSERT
-(no unit of work), on SQLite and PostgreSQL, and leaves the object as a flush would."""
+(no unit of work), on SQLite and PostgreSQL, and leaves the object as a flush would; with nothing
+else to commit it commits itself (autocommit), otherwise it joins the session's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
+from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 
 from qhana_plugin_runner.db.db import DB
@@ -70,3 +74,53 @@ def test_without_commit_the_task_is_only_added(statements: list[str]) -> None:
     assert _verbs(statements) == [] and task in DB.session.new
     DB.session.commit()
     assert isinstance(task.id, int)
+
+
+@pytest.fixture
+def autocommit_flags(app: Flask) -> Iterator[list[tuple[str, bool]]]:
+    """(verb, whether the DBAPI connection was in autocommit mode) of every statement."""
+    flags: list[tuple[str, bool]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        dbapi_connection = cursor.connection
+        autocommit = getattr(dbapi_connection, "autocommit", None)
+        if not isinstance(autocommit, bool):  # sqlite3 before Python 3.12: isolation_level None
+            autocommit = dbapi_connection.isolation_level is None
+        flags.append((statement.split()[0].upper(), autocommit))
+
+    event.listen(DB.engine, "before_cursor_execute", record)
+    yield flags
+    event.remove(DB.engine, "before_cursor_execute", record)
+
+
+def test_with_nothing_else_to_commit_the_insert_commits_itself(autocommit_flags: list[tuple[str, bool]]) -> None:
+    task = ProcessingTask("alone")
+    task.save(commit=True)
+    assert autocommit_flags == [("INSERT", True)]  # no BEGIN and COMMIT around it
+    DB.session.remove()
+    assert DB.session.get(ProcessingTask, task.id) is not None
+
+
+def test_other_pending_changes_are_committed_with_the_task(autocommit_flags: list[tuple[str, bool]]) -> None:
+    earlier = ProcessingTask("added-before")
+    earlier.save()  # pending in the session, not committed
+    task = ProcessingTask("saved")
+    task.save(commit=True)
+    assert [autocommit for _verb, autocommit in autocommit_flags] == [False, False], autocommit_flags
+    ids = (earlier.id, task.id)
+    DB.session.remove()
+    assert [DB.session.get(ProcessingTask, task_id).task_name for task_id in ids] == ["added-before", "saved"]
+
+
+def test_inside_an_open_transaction_the_insert_joins_it(autocommit_flags: list[tuple[str, bool]]) -> None:
+    existing = ProcessingTask("existing")
+    existing.save(commit=True)
+    DB.session.remove()
+    ProcessingTask.get_by_id(existing.id)  # a read: the session's transaction has begun
+    del autocommit_flags[:]
+    task = ProcessingTask("joined")
+    task.save(commit=True)
+    assert autocommit_flags == [("INSERT", False)]
+    task_id = task.id
+    DB.session.remove()
+    assert DB.session.get(ProcessingTask, task_id).task_name == "joined"

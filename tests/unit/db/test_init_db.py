@@ -1,27 +1,102 @@
-"""Database set-up: pooled connections of a server database are checked before use, SQLite stays
+"""Database set-up: pooled connections of a server database that sat idle are checked before use, SQLite stays
 as it is, and a session whose connection died is discarded without turning the answer into an
 error page."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask
 from qhana_plugin_runner.testing import build_app, dispose, make_test_config
 
 
-def test_server_databases_check_pooled_connections_before_use(tmp_path: Path) -> None:
-    config = make_test_config(tmp_path / "instance", SQLALCHEMY_DATABASE_URI="postgresql://nobody@127.0.0.1:1/none")
-    app = build_app(config, create_tables=False)  # nothing connects yet
+def _backend_pid(connection: Any) -> int:
+    return int(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(postgres_url: str, pid: int) -> None:
+    other = sa.create_engine(postgres_url, poolclass=NullPool)
+    with other.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    other.dispose()
+
+
+@pytest.fixture
+def idle_pinged_app(tmp_path: Path, postgres_url: str) -> Iterator[Flask]:
+    """An app on PostgreSQL whose pool tests connections idle for 0.3 s or more."""
+    app = build_app(make_test_config(tmp_path / "instance", SQLALCHEMY_DATABASE_URI=postgres_url, DATABASE_PING_AFTER_IDLE=0.3), create_tables=False)
+    try:
+        yield app
+    finally:
+        dispose(app)
+
+
+def test_server_databases_test_idle_connections_only(idle_pinged_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    with idle_pinged_app.app_context():
+        engine = DB.engine
+        assert engine.pool._pre_ping is False  # SQLAlchemy's test of every checkout is not used
+        pings: list[Any] = []
+        real_ping = engine.dialect.do_ping
+        monkeypatch.setattr(engine.dialect, "do_ping", lambda dbapi_connection: pings.append(dbapi_connection) or real_ping(dbapi_connection))
+        with engine.connect() as conn:
+            first = _backend_pid(conn)
+        with engine.connect() as conn:  # handed back just now: used without a test
+            assert _backend_pid(conn) == first
+        assert pings == []
+        time.sleep(0.4)
+        with engine.connect() as conn:  # idle for longer: tested, then used
+            assert _backend_pid(conn) == first
+        assert len(pings) == 1
+
+
+def test_a_dead_idle_connection_is_replaced_before_use(idle_pinged_app: Flask, postgres_url: str) -> None:
+    with idle_pinged_app.app_context():
+        engine = DB.engine
+        with engine.connect() as conn:
+            first = _backend_pid(conn)
+        _terminate(postgres_url, first)  # what a database restart does to the pool
+        time.sleep(0.4)
+        with engine.connect() as conn:  # no error: the test found it dead and connected anew
+            assert _backend_pid(conn) != first
+
+
+def test_a_restart_inside_the_window_fails_one_use_and_clears_the_pool(idle_pinged_app: Flask, postgres_url: str) -> None:
+    with idle_pinged_app.app_context():
+        engine = DB.engine
+        with engine.connect() as a, engine.connect() as b:
+            pids = {_backend_pid(a), _backend_pid(b)}
+        for pid in pids:
+            _terminate(postgres_url, pid)
+        with pytest.raises(OperationalError), engine.connect() as conn:
+            _backend_pid(conn)
+        # the failure discarded every pooled connection, the other dead one included
+        for _ in range(2):
+            with engine.connect() as conn:
+                assert _backend_pid(conn) not in pids
+
+
+def test_ping_after_idle_zero_tests_every_checkout(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = build_app(make_test_config(tmp_path / "instance", SQLALCHEMY_DATABASE_URI=postgres_url, DATABASE_PING_AFTER_IDLE=0), create_tables=False)
     try:
         with app.app_context():
-            assert DB.engine.pool._pre_ping is True
+            engine = DB.engine
+            pings: list[Any] = []
+            real_ping = engine.dialect.do_ping
+            monkeypatch.setattr(engine.dialect, "do_ping", lambda dbapi_connection: pings.append(dbapi_connection) or real_ping(dbapi_connection))
+            for _ in range(3):
+                with engine.connect() as conn:
+                    _backend_pid(conn)
+            assert len(pings) == 2  # every checkout but the first, which connected just then
     finally:
         dispose(app)
 

@@ -1,0 +1,69 @@
+"""The Redis event bus: each task change is published on the task's channel, and a finished task
+(a status and a details signal) is one message, not one per signal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+
+from qhana_plugin_runner.db.models.tasks import ProcessingTask
+from qhana_plugin_runner.tasks.bookkeeping import finish_task
+from qhana_plugin_runner.tasks.event_bus import channel_name, one_publish_per_task
+from qhana_plugin_runner.tasks.signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED
+
+
+@pytest.fixture
+def runner_config(runner_config: dict[str, Any], redis_url: str) -> dict[str, Any]:
+    return {**runner_config, "EVENT_BUS_URL": redis_url}
+
+
+@pytest.fixture
+def task_id(app: Flask) -> int:
+    task = ProcessingTask("bus")
+    task.save(commit=True)
+    return int(task.id)
+
+
+@pytest.fixture
+def messages(app: Flask, redis_url: str, task_id: int) -> Iterator[Any]:
+    """A function returning the messages published on the task's channel so far."""
+    pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel_name(task_id))
+    assert pubsub.get_message(timeout=2) is None  # the subscription confirmation, ignored
+
+    def received(wait: float = 0.3) -> list[bytes]:
+        found, end = [], time.monotonic() + wait
+        while time.monotonic() < end:
+            message = pubsub.get_message(timeout=0.05)
+            if message is not None:
+                found.append(message["data"])
+        return found
+
+    yield received
+    pubsub.close()
+    app.extensions["qhana_event_bus"].close()
+
+
+def test_each_signal_outside_a_batch_is_published(app: Flask, task_id: int, messages: Any) -> None:
+    TASK_STATUS_CHANGED.send(app, task_id=task_id)
+    TASK_DETAILS_CHANGED.send(app, task_id=task_id)
+    assert messages() == [b"changed", b"changed"]
+
+
+def test_a_batch_publishes_once_per_task_when_it_ends(app: Flask, task_id: int, messages: Any) -> None:
+    with one_publish_per_task():
+        with one_publish_per_task():  # nested: the outer block publishes
+            TASK_STATUS_CHANGED.send(app, task_id=task_id)
+        TASK_DETAILS_CHANGED.send(app, task_id=task_id)
+        assert messages(0.2) == [], "nothing is published before the block ends"
+    assert messages() == [b"changed"]
+
+
+def test_finishing_a_task_is_one_message(app: Flask, task_id: int, messages: Any) -> None:
+    assert finish_task(task_id, "SUCCESS", "done")
+    assert messages() == [b"changed"]
