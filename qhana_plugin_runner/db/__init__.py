@@ -34,6 +34,11 @@ def init_db(app: Flask) -> None:
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("timeout", app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30_000) / 1000)
         options["connect_args"] = connect_args
+    else:
+        # the connection handed back last is taken first: a few stay in use (and skip the idle
+        # test below) while the others age, instead of every checkout taking the one that
+        # waited longest
+        options.setdefault("pool_use_lifo", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     DB.init_app(app)
     _register_session_teardown(app)

@@ -59,6 +59,18 @@ def test_server_databases_test_idle_connections_only(idle_pinged_app: Flask, mon
         assert len(pings) == 1
 
 
+def test_the_connection_handed_back_last_is_taken_first(idle_pinged_app: Flask) -> None:
+    with idle_pinged_app.app_context():
+        engine = DB.engine
+        first, second = engine.connect(), engine.connect()
+        pids = [_backend_pid(first), _backend_pid(second)]
+        first.close()
+        second.close()  # handed back last
+        for _ in range(3):  # a busy pool keeps using the same one (FIFO would alternate)
+            with engine.connect() as conn:
+                assert _backend_pid(conn) == pids[1]
+
+
 def test_a_dead_idle_connection_is_replaced_before_use(idle_pinged_app: Flask, postgres_url: str) -> None:
     with idle_pinged_app.app_context():
         engine = DB.engine
