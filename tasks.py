@@ -69,6 +69,16 @@ def env_int(name: str, default: int) -> int:
         raise Exit(f"{name}={value!r} is not an integer", code=2) from None
 
 
+def _server_processes() -> int:
+    """``GUNICORN_WORKERS`` (a number, or ``auto``: half the usable CPUs); 2 when unset."""
+    from qhana_plugin_runner.deploy.processes import server_processes
+
+    try:
+        return server_processes(os.environ.get("GUNICORN_WORKERS"), 2)
+    except ValueError as err:
+        raise Exit(str(err), code=2) from None
+
+
 def _exec(args: list[str]) -> None:
     """Replace this process with ``args`` (signals then reach the program directly)."""
     print(shlex.join(args), flush=True)
@@ -136,7 +146,7 @@ def start_gunicorn(
     """Serve the API with gunicorn (gthread workers, as the embedded mode does; replaces this process)."""
     args = [
         sys.executable, "-m", "gunicorn", "--worker-class", "gthread",
-        "-w", str(int(workers or env_int("GUNICORN_WORKERS", 2))),
+        "-w", str(int(workers or _server_processes())),
         "--threads", str(int(threads or env_int("GUNICORN_THREADS", 8))),
         "-b", f"0.0.0.0:{int(port or env_int('SERVER_PORT', 8080))}",
         "--log-level", log_level.lower(), "--access-logfile", "-", "--error-logfile", "-",

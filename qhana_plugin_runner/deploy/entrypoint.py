@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..config.env import parse_bool
 from .git_plugins import fetch_git_plugins, parse_git_plugins
+from .processes import server_processes
 from .wait import WaitSettings, WaitTimeout, wait_for_hosts
 
 __all__ = ["main", "command_for", "MODES"]
@@ -92,7 +93,7 @@ def _granian_command(environ: Mapping[str, str]) -> list[str]:
     command = [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
         "--host", environ.get("SERVER_HOST", "0.0.0.0"), "--port", str(_positive_int(environ, "SERVER_PORT", 8080)),
-        "--workers", str(_positive_int(environ, "GUNICORN_WORKERS", 2)),
+        "--workers", str(server_processes(environ.get("GUNICORN_WORKERS"), 2)),
         "--blocking-threads", str(_positive_int(environ, "GUNICORN_THREADS", 8)),
         "--log-level", environ.get("DEFAULT_LOG_LEVEL", "info").lower(),
         "--respawn-failed-workers", "--workers-kill-timeout", "30",

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """gunicorn settings from the environment (``gunicorn -c python:qhana_plugin_runner.deploy.gunicorn_config``).
 
-``SERVER_HOST`` (0.0.0.0) and ``SERVER_PORT`` (8080), ``GUNICORN_WORKERS`` (2 processes),
+``SERVER_HOST`` (0.0.0.0) and ``SERVER_PORT`` (8080), ``GUNICORN_WORKERS`` (2 processes, or
+``auto``: half the usable CPUs),
 ``GUNICORN_THREADS`` (8 request threads each, gthread), ``GUNICORN_TIMEOUT`` (60 s),
 ``GUNICORN_ACCESS_LOG`` (1 to log every request), ``DEFAULT_LOG_LEVEL`` and
 ``FORWARDED_ALLOW_IPS`` (proxies whose X-Forwarded-* headers gunicorn trusts; the app's own
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..config.env import parse_bool
+from .processes import server_processes
 
 
 def _int(name: str, default: int, minimum: int = 1) -> int:
@@ -40,7 +42,10 @@ def _flag(name: str) -> bool:
 wsgi_app = "qhana_plugin_runner:create_app()"
 bind = [f"{os.environ.get('SERVER_HOST', '0.0.0.0')}:{_int('SERVER_PORT', 8080)}"]
 worker_class = "gthread"
-workers = _int("GUNICORN_WORKERS", 2)
+try:
+    workers = server_processes(os.environ.get("GUNICORN_WORKERS"), 2)
+except ValueError as err:
+    raise SystemExit(str(err)) from None
 threads = _int("GUNICORN_THREADS", 8)
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = 30

@@ -275,3 +275,16 @@ def test_broker_in_a_container_when_redis_server_is_missing(
     ]
     assert env_file.read_text() == "OTHER=1\n"
     assert not os.environ.get("REDIS_CONTAINER_ID")
+
+
+def test_start_gunicorn_resolves_auto(tasks_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qhana_plugin_runner.deploy.processes import usable_cpus
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(tasks_module.os, "execvp", lambda file, args: calls.append(args))
+    monkeypatch.setenv("GUNICORN_WORKERS", "auto")
+    tasks_module.start_gunicorn(tasks_module.Context())
+    assert calls[0][calls[0].index("-w") + 1] == str(max(1, usable_cpus() // 2))
+    monkeypatch.setenv("GUNICORN_WORKERS", "lots")
+    with pytest.raises(tasks_module.Exit, match="GUNICORN_WORKERS='lots'"):
+        tasks_module.start_gunicorn(tasks_module.Context())
