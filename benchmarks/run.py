@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from qhana_plugin_runner.deploy.processes import server_processes
+
 from bench_common import (
     DEFAULT_POSTGRES,
     PYTHON,
@@ -125,7 +127,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
         "processes": dict(commands),
         "database": "PostgreSQL" if name == "production" else "SQLite",
         "http_server": args.http_server or "granian",  # both set-ups default to granian (make run, docker-compose.yml)
-        "api_processes": int(env.get("GUNICORN_WORKERS", "1")) if name == "production" else 1,
+        "api_processes": server_processes(env.get("GUNICORN_WORKERS"), 1) if name == "production" else 1,
         "broker": "Redis" if name == "production" else "filesystem (embedded)",
     }
     report["machine"] = facts
