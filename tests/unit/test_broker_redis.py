@@ -122,3 +122,27 @@ def test_a_channel_closes_after_the_broker_went_away(tmp_path: Path, monkeypatch
         conn.release()
     finally:
         server.stop()
+
+
+def test_one_client_serves_every_operation_until_the_pool_is_replaced(redis_url: str) -> None:
+    with _connection(redis_url, 60) as conn:
+        channel = conn.default_channel
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second
+            assert first.connection_pool is channel.pool
+        given = redis.Redis.from_url(redis_url)
+        with channel.conn_or_acquire(given) as client:
+            assert client is given
+        given.close()
+        queue = conn.SimpleQueue("shared-client")
+        queue.put({"n": 5})
+        message = queue.get(timeout=5)
+        assert message.payload == {"n": 5}
+        message.ack()
+        assert _scores(redis_url) == {}, "the acknowledgement went through the shared client"
+        channel._disconnect_pools()  # what a connection error leads to
+        with channel.conn_or_acquire() as third:
+            assert third is not first
+            assert third.connection_pool is channel.pool
+            assert third.ping()
+        queue.close()
