@@ -27,8 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from qhana_plugin_runner.deploy.processes import server_processes
-
 from bench_common import (
     DEFAULT_POSTGRES,
     PYTHON,
@@ -44,6 +42,8 @@ from bench_common import (
     production_env,
     worker_command,
 )
+
+from qhana_plugin_runner.deploy.processes import server_processes
 
 DEFAULT_CLIENT = ROOT.parent / "shared" / "bench" / "runner_bench.py"
 

@@ -23,8 +23,8 @@ from ..db.db import DB
 from ..db.models.failures import CeleryTaskFailure
 from ..db.models.tasks import ProcessingTask, Step, TaskStatus, utc_now
 from ..errors import TaskNotFound
-from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
 from .event_bus import one_publish_per_task
+from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
 from .webhooks import one_subscription_lookup
 
 __all__ = ["add_step", "save_task_result", "save_task_error", "finish_task", "TASK_LOGGER"]
