@@ -296,6 +296,7 @@ class TaskFile(_Saving, _TaskChild, MODEL):
     """A file a task produced (result) or keeps for itself (``file_type="temp-file"``)."""
 
     __tablename__ = "TaskFile"
+    _insert_directly = True  # a task's result file: save(commit=True) is one INSERT
 
     id: Mapped[int] = mapped_column(primary_key=True, init=False)
     task_id: Mapped[int] = mapped_column(ForeignKey("ProcessingTask.id"), index=True, init=False)
