@@ -12,8 +12,10 @@ messages it still holds (:class:`VisibilityHeartbeat`), so a task that runs, or 
 ETA, longer than the timeout is not handed to a second worker while its own worker lives.
 
 :func:`redis_transport_options` gives the transport options; :func:`init_celery` adds the
-heartbeat step to every worker. :class:`Transport` fixes how a channel closes after the broker
-went away.
+heartbeat step to every worker. :class:`Transport` (in :mod:`.broker_redis_transport`, which
+kombu imports when it first connects: redis-py and kombu's transport cost the API about 40 ms
+of its start otherwise) fixes how a channel closes after the broker went away and shares one
+Redis client per connection pool.
 """
 
 from __future__ import annotations
@@ -21,12 +23,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from celery import bootsteps
-from kombu.transport import redis
 
 from .config import REDIS_BROKER_SCHEMES
 
@@ -53,55 +53,6 @@ def redis_transport_options(options: Mapping[str, Any], visibility_timeout: floa
     merged.setdefault("unacked_restore_throttle", 1)
     merged.setdefault("unacked_mutex_expire", max(1, min(300, int(timeout / 4))))
     return merged
-
-
-class Channel(redis.Channel):
-    """kombu's Redis channel, closed completely also when the broker has gone away.
-
-    kombu's ``close`` first reads the pending BRPOP answer; on a dead connection that raises and
-    leaves the channel open. Celery's consumer then drops the transport's connection and closes
-    the channel again, which fails with ``AttributeError`` (the transport has no client any
-    more) while putting back held messages, and the worker stops for good ("Unrecoverable
-    error"). Trying again at once, while the transport still has its client, closes it; the
-    held messages then come back through the visibility timeout.
-    """
-
-    _shared_client: Any = None
-
-    @contextmanager
-    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
-        """A Redis client for one operation (publish, acknowledge, fanout, restore).
-
-        kombu builds a new ``redis.Redis`` on the channel's connection pool for each of these,
-        about 55 µs apiece (its response callbacks table), several times per task in the
-        worker and once per process request in the API. A client object is thread-safe (it
-        takes a connection from the pool per command), so one per pool serves them all; a
-        replaced pool (after a connection error) gets a new one.
-        """
-        if client:
-            yield client
-            return
-        pool = self.pool
-        shared = self._shared_client
-        if shared is None or shared.connection_pool is not pool:
-            shared = self._shared_client = self._create_client()
-        yield shared
-
-    def close(self) -> None:
-        for attempt in range(3):
-            try:
-                super().close()
-                return
-            except self.connection_errors:
-                if self.closed or attempt == 2:
-                    raise
-
-
-class Transport(redis.Transport):
-    """kombu's Redis transport with :class:`Channel`; registered for ``redis://`` and
-    ``rediss://`` by :mod:`qhana_plugin_runner.celery`."""
-
-    Channel = Channel
 
 
 class VisibilityHeartbeat(bootsteps.StartStopStep):
@@ -165,3 +116,12 @@ def renew_deliveries(channel: Any) -> int:
     with channel.conn_or_acquire() as client:
         client.zadd(channel.unacked_index_key, dict.fromkeys(tags, now), xx=True)
     return len(tags)
+
+
+def __getattr__(name: str) -> Any:
+    """``Channel`` and ``Transport`` as before, imported on first use."""
+    if name in ("Channel", "Transport"):
+        from . import broker_redis_transport
+
+        return getattr(broker_redis_transport, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -179,7 +179,7 @@ def _fail_unsent_task(db_id: Any, task_name: str, err: Exception) -> None:
 # filesystem:// (the embedded broker) gets atomic message files; see broker_fs.py
 TRANSPORT_ALIASES["filesystem"] = "qhana_plugin_runner.broker_fs:Transport"
 # redis:// gets a channel that survives losing the broker; see broker_redis.py
-TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "qhana_plugin_runner.broker_redis:Transport"
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "qhana_plugin_runner.broker_redis_transport:Transport"
 
 CELERY = Celery("qhana_plugin_runner.celery", task_cls=FlaskTask)
 CELERY.flask_app = None  # type: ignore[attr-defined]
@@ -195,7 +195,7 @@ def init_celery(app: Flask) -> Celery:
     CELERY.conf.update(app.config["CELERY"], beat_schedule=beat_schedule(app.config))
     CELERY.flask_app = app  # type: ignore[attr-defined]
     if str(CELERY.conf.broker_url or "").startswith(REDIS_BROKER_SCHEMES):
-        from .broker_redis import VisibilityHeartbeat  # imports kombu's Redis transport
+        from .broker_redis import VisibilityHeartbeat
 
         CELERY.steps["consumer"].add(VisibilityHeartbeat)  # a set: adding it again changes nothing
     app.extensions["celery"] = CELERY

@@ -236,7 +236,7 @@ def _celery_config(config: Mapping[str, Any], instance: Path) -> dict[str, Any]:
             results.mkdir(parents=True, exist_ok=True)
             celery["result_backend"] = f"file://{results}"
     elif str(broker).startswith(REDIS_BROKER_SCHEMES):
-        from ..broker_redis import redis_transport_options  # imports kombu's Redis transport
+        from ..broker_redis import redis_transport_options
 
         # a killed worker's tasks come back after this time, not after Celery's default hour
         options = celery.get("broker_transport_options") or {}

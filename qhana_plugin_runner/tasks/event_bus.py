@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from flask import Flask
 
+from ..errors import ConfigError
 from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
 
 __all__ = ["init_event_bus", "change_waiter", "channel_name", "one_publish_per_task"]
@@ -43,14 +44,42 @@ def _bus_url(app: Flask) -> str | None:
     return broker if broker.startswith(("redis://", "rediss://")) else None
 
 
+class _BusClient:
+    """The event bus's Redis client, made when first used: importing redis-py costs a process
+    about 35 ms of its start, which an API that has not run or streamed a task yet need not
+    pay. Thread-safe; ``close`` closes the client if there is one."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    import redis
+
+                    self._client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+                client = self._client
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
 def init_event_bus(app: Flask) -> None:
     """Publish this app's task signals on Redis, if a Redis URL is configured."""
     url = _bus_url(app)
     if url is None:
         return
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    if not url.startswith(("redis://", "rediss://", "unix://")):  # checked here: connecting waits for the first use
+        raise ConfigError("EVENT_BUS_URL", url, "expected a redis://, rediss:// or unix:// URL")
+    client = _BusClient(url)
     app.extensions[_EXTENSION] = client
 
     def publish(sender: Flask, task_id: int | None = None, **kwargs: Any) -> None:
@@ -67,11 +96,11 @@ def init_event_bus(app: Flask) -> None:
         signal.connect(publish, sender=app, weak=False)
 
 
-def _publish(client: Any, channel: str) -> None:
+def _publish(client: _BusClient, channel: str) -> None:
     import redis
 
     try:
-        client.publish(channel, "changed")
+        client.get().publish(channel, "changed")
     except redis.RedisError:  # streams fall back to their timer; never fail the task
         _LOG.warning("Could not publish the change on %s", channel, exc_info=True)
 
@@ -106,7 +135,7 @@ def change_waiter(app: Flask, task_id: int) -> Iterator[Waiter]:
         return
     import redis
 
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub = client.get().pubsub(ignore_subscribe_messages=True)
     try:
         pubsub.subscribe(channel_name(task_id))
     except redis.RedisError:

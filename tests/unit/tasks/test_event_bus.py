@@ -67,3 +67,36 @@ def test_a_batch_publishes_once_per_task_when_it_ends(app: Flask, task_id: int, 
 def test_finishing_a_task_is_one_message(app: Flask, task_id: int, messages: Any) -> None:
     assert finish_task(task_id, "SUCCESS", "done")
     assert messages() == [b"changed"]
+
+
+def test_an_event_bus_url_that_is_not_redis_stops_the_start(runner_config: dict[str, Any]) -> None:
+    from qhana_plugin_runner.errors import ConfigError
+    from qhana_plugin_runner.testing import build_app
+
+    with pytest.raises(ConfigError) as info:
+        build_app({**runner_config, "EVENT_BUS_URL": "http://127.0.0.1:6379/0"})
+    assert "EVENT_BUS_URL" in str(info.value) and "redis://" in str(info.value)
+
+
+def test_an_api_with_a_redis_broker_starts_without_redis_py(tmp_path: Any, redis_url: str, postgres_url: str) -> None:
+    """redis-py and kombu's Redis transport are imported when the broker or the bus is first
+    used (a task sent, a change published, a stream opened), not while the app is built."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, qhana_plugin_runner\n"
+        "app = qhana_plugin_runner.create_app()\n"
+        "print(sorted(m for m in ('redis', 'kombu.transport.redis', 'qhana_plugin_runner.broker_redis_transport') if m in sys.modules))\n"
+        "from qhana_plugin_runner.tasks.signals import TASK_STATUS_CHANGED\n"
+        "TASK_STATUS_CHANGED.send(app, task_id=1)\n"
+        "print('redis' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QHANA_PLUGIN_RUNNER_", "SQLALCHEMY_", "BROKER_URL", "EVENT_BUS_URL", "PLUGIN_FOLDERS"))}
+    env.update(QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER=str(tmp_path), SQLALCHEMY_DATABASE_URI=postgres_url, BROKER_URL=redis_url, PLUGIN_FOLDERS="", DEFAULT_LOG_LEVEL="WARNING")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    built, published = done.stdout.split("\n")[:2]
+    assert built == "[]", done.stdout
+    assert published == "True", "publishing a change made the client (and imported redis-py)"
