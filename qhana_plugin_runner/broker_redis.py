@@ -30,7 +30,7 @@ from celery import bootsteps
 
 from .config import REDIS_BROKER_SCHEMES
 
-__all__ = ["REDIS_SCHEMES", "redis_transport_options", "VisibilityHeartbeat", "Channel", "Transport"]
+__all__ = ["REDIS_SCHEMES", "redis_transport_options", "VisibilityHeartbeat", "renew_deliveries"]
 
 _LOG = logging.getLogger(__name__)
 
