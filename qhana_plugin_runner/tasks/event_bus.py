@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -72,13 +73,29 @@ class _BusClient:
             client.close()
 
 
+def _url_problem(url: str) -> str | None:
+    """What redis-py would refuse in ``url`` (scheme, port, database number), or None."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return "expected a redis://, rediss:// or unix:// URL"
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return "the port is not a number"
+    database = parts.path.strip("/") if parts.scheme != "unix" else ""
+    if database and not database.isdigit():
+        return "the database (the URL's path) is not a number"
+    return None
+
+
 def init_event_bus(app: Flask) -> None:
     """Publish this app's task signals on Redis, if a Redis URL is configured."""
     url = _bus_url(app)
     if url is None:
         return
-    if not url.startswith(("redis://", "rediss://", "unix://")):  # checked here: connecting waits for the first use
-        raise ConfigError("EVENT_BUS_URL", url, "expected a redis://, rediss:// or unix:// URL")
+    reason = _url_problem(url)  # checked here: the client is made at the first use
+    if reason:
+        raise ConfigError("EVENT_BUS_URL", url, reason)
     client = _BusClient(url)
     app.extensions[_EXTENSION] = client
 
@@ -101,7 +118,7 @@ def _publish(client: _BusClient, channel: str) -> None:
 
     try:
         client.get().publish(channel, "changed")
-    except redis.RedisError:  # streams fall back to their timer; never fail the task
+    except (redis.RedisError, ValueError):  # streams fall back to their timer; never fail the task
         _LOG.warning("Could not publish the change on %s", channel, exc_info=True)
 
 
@@ -135,7 +152,12 @@ def change_waiter(app: Flask, task_id: int) -> Iterator[Waiter]:
         return
     import redis
 
-    pubsub = client.get().pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub = client.get().pubsub(ignore_subscribe_messages=True)
+    except ValueError:  # a URL redis-py refuses: the stream polls, as when Redis is away
+        _LOG.warning("Event bus URL refused; the stream of task %s polls instead", task_id, exc_info=True)
+        yield time.sleep
+        return
     try:
         pubsub.subscribe(channel_name(task_id))
     except redis.RedisError:

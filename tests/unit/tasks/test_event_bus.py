@@ -69,13 +69,21 @@ def test_finishing_a_task_is_one_message(app: Flask, task_id: int, messages: Any
     assert messages() == [b"changed"]
 
 
-def test_an_event_bus_url_that_is_not_redis_stops_the_start(runner_config: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:6379/0", "redis://"),
+        ("redis://127.0.0.1:port/0", "port"),
+        ("redis://127.0.0.1:6379/zero", "database"),
+    ],
+)
+def test_an_event_bus_url_redis_would_refuse_stops_the_start(runner_config: dict[str, Any], url: str, reason: str) -> None:
     from qhana_plugin_runner.errors import ConfigError
     from qhana_plugin_runner.testing import build_app
 
     with pytest.raises(ConfigError) as info:
-        build_app({**runner_config, "EVENT_BUS_URL": "http://127.0.0.1:6379/0"})
-    assert "EVENT_BUS_URL" in str(info.value) and "redis://" in str(info.value)
+        build_app({**runner_config, "EVENT_BUS_URL": url})
+    assert "EVENT_BUS_URL" in str(info.value) and reason in str(info.value)
 
 
 def test_an_api_with_a_redis_broker_starts_without_redis_py(tmp_path: Any, redis_url: str, postgres_url: str) -> None:
