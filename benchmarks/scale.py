@@ -11,7 +11,8 @@ task tables were filled to ``--rows`` finished tasks (with outputs, steps, links
 the filled figure must stay within 20 % of the empty one. Ids are spread over the whole table
 and each is asked for once (the API keeps finished tasks' answers for 60 s, which would hide
 the database); the cached figure (the same few ids again and again) is reported beside it.
-PostgreSQL (the compose server, 2 x 8 threads) and SQLite (make run's server, 1 x 8).
+PostgreSQL (the compose server: GUNICORN_WORKERS processes, `auto` = one per two CPUs, x 8
+threads) and SQLite (make run's server, 1 x 8).
 
 ``plugins``: ``GET /plugins/`` with 1,000 virtual plugins in the table: p50 at most 10 ms.
 
@@ -63,6 +64,8 @@ from bench_common import (
     worker_command,
 )
 
+from qhana_plugin_runner.deploy.processes import server_processes
+
 MIB = 1024 * 1024
 CHECKS = ("tasks", "plugins", "files")
 SCALE_PLUGINS = ROOT / "benchmarks" / "scale_plugins"
@@ -96,7 +99,8 @@ class Runner:
             assert redis_url is not None
             self.env = production_env(instance, self.port, database, redis_url, folders)
             api = production_api_command(self.env)
-            self.setup = "granian 2 processes x 8 threads (compose), PostgreSQL, Redis"
+            processes = server_processes(self.env.get("GUNICORN_WORKERS"), 2)
+            self.setup = f"granian {processes} process{'es' if processes > 1 else ''} x 8 threads (compose), PostgreSQL, Redis"
         self.env.update(extra_env or {})
         migrate(self.env)
         self.api = Process("api", api, self.env, workdir / "logs" / "api.log")
