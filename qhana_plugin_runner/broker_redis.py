@@ -116,12 +116,3 @@ def renew_deliveries(channel: Any) -> int:
     with channel.conn_or_acquire() as client:
         client.zadd(channel.unacked_index_key, dict.fromkeys(tags, now), xx=True)
     return len(tags)
-
-
-def __getattr__(name: str) -> Any:
-    """``Channel`` and ``Transport`` as before, imported on first use."""
-    if name in ("Channel", "Transport"):
-        from . import broker_redis_transport
-
-        return getattr(broker_redis_transport, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,8 @@ from kombu import Connection
 from kombu.transport.redis import Mutex
 
 import qhana_plugin_runner.celery  # noqa: F401  (registers the runner's transport for redis://)
-from qhana_plugin_runner.broker_redis import Channel, redis_transport_options, renew_deliveries
+from qhana_plugin_runner.broker_redis import redis_transport_options, renew_deliveries
+from qhana_plugin_runner.broker_redis_transport import Channel
 
 pytestmark = pytest.mark.redis
 

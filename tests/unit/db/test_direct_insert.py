@@ -1,6 +1,7 @@
 """``ProcessingTask(...).save(commit=True)`` of a new task without related rows is one INSERT
 (no unit of work), on SQLite and PostgreSQL, and leaves the object as a flush would; with nothing
-else to commit it commits itself (autocommit), otherwise it joins the session's transaction."""
+else to commit it commits itself (autocommit), otherwise it joins the session's transaction. A
+task's result file stored with ``commit=True`` is one INSERT in the same way."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
 
 from qhana_plugin_runner.db.db import DB
-from qhana_plugin_runner.db.models.tasks import ProcessingTask, TaskLink
+from qhana_plugin_runner.db.models.tasks import ProcessingTask, TaskFile, TaskLink
+from qhana_plugin_runner.storage import STORE, LocalFileStore
 
 
 @pytest.fixture
@@ -124,3 +127,41 @@ def test_inside_an_open_transaction_the_insert_joins_it(autocommit_flags: list[t
     task_id = task.id
     DB.session.remove()
     assert DB.session.get(ProcessingTask, task_id).task_name == "joined"
+
+
+def test_a_result_file_is_one_insert_without_the_unit_of_work(statements: list[str]) -> None:
+    task = ProcessingTask("with-result")
+    task.save(commit=True)
+    task_id, before = task.id, len(statements)
+    flushes: list[int] = []
+
+    def flushing(session: Any, context: Any, instances: Any) -> None:
+        flushes.append(len(session.new) + len(session.dirty))
+
+    event.listen(Session, "before_flush", flushing)
+    try:
+        info = STORE.persist_task_result(task_id, "result text", "one.txt", "custom/text", "text/plain")
+        assert _verbs(statements[before:]) == ["INSERT"] and flushes == []
+        assert info.task is task and isinstance(info.id, int)
+        assert _verbs(statements[before:]) == ["INSERT"], "the task and the id are known without a SELECT"
+    finally:
+        event.remove(Session, "before_flush", flushing)
+    file_id = info.id
+    DB.session.remove()
+    stored = DB.session.get(TaskFile, file_id)
+    assert stored is not None
+    assert (stored.task_id, stored.file_name, stored.file_type, stored.mimetype) == (task_id, "one.txt", "custom/text", "text/plain")
+    assert len(stored.security_tag) >= 40 and stored.celery_task_id is None
+    store = STORE[stored.storage_provider]
+    assert isinstance(store, LocalFileStore)
+    assert store.path_of(stored.file_storage_data).read_text() == "result text"
+    assert [f.id for f in TaskFile.get_task_result_files(task_id)] == [file_id]
+
+
+def test_a_result_file_without_commit_waits_for_the_callers_commit(statements: list[str]) -> None:
+    task = ProcessingTask("with-later-result")
+    task.save(commit=True)
+    info = STORE.persist_task_result(task.id, "later", "later.txt", "custom/text", "text/plain", commit=False)
+    assert info in DB.session.new
+    DB.session.commit()
+    assert [f.file_name for f in TaskFile.get_task_result_files(task.id)] == ["later.txt"]

@@ -14,8 +14,6 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask, TaskFile
@@ -171,44 +169,6 @@ def test_result_is_listed_and_opened_through_the_store(
     assert STORE.get_file_url(info.file_storage_data) == STORE.get_task_file_url(info)
     with pytest.raises(ValueError):
         STORE.get_file_url("not/a/task/file")
-
-
-def test_a_result_file_is_one_insert_without_the_unit_of_work(task: ProcessingTask, local_store: LocalFileStore) -> None:
-    statements: list[str] = []
-    flushes: list[int] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement.split()[0].upper())
-
-    def flushing(session: Any, context: Any, instances: Any) -> None:
-        flushes.append(len(session.new) + len(session.dirty))
-
-    task_id = task.id
-    event.listen(DB.engine, "before_cursor_execute", record)
-    event.listen(Session, "before_flush", flushing)
-    try:
-        info = STORE.persist_task_result(task_id, TEXT, "one.txt", "custom/text", "text/plain")
-        assert statements == ["INSERT"] and flushes == []
-        assert info.task is task and isinstance(info.id, int)
-        assert statements == ["INSERT"], "the task and the id are known without a SELECT"
-    finally:
-        event.remove(DB.engine, "before_cursor_execute", record)
-        event.remove(Session, "before_flush", flushing)
-    file_id = info.id
-    DB.session.remove()
-    stored = DB.session.get(TaskFile, file_id)
-    assert stored is not None
-    assert (stored.task_id, stored.file_name, stored.file_type, stored.mimetype) == (task_id, "one.txt", "custom/text", "text/plain")
-    assert len(stored.security_tag) >= 40 and stored.celery_task_id is None
-    assert local_store.path_of(stored.file_storage_data).read_text() == TEXT
-    assert [f.id for f in TaskFile.get_task_result_files(task_id)] == [file_id]
-
-
-def test_a_result_file_without_commit_waits_for_the_callers_commit(task: ProcessingTask) -> None:
-    info = STORE.persist_task_result(task.id, TEXT, "later.txt", "custom/text", "text/plain", commit=False)
-    assert info in DB.session.new
-    DB.session.commit()
-    assert [f.file_name for f in TaskFile.get_task_result_files(task.id)] == ["later.txt"]
 
 
 def test_non_ascii_file_name_is_kept_for_the_download(client: Any, task: ProcessingTask) -> None:
