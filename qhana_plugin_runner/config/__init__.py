@@ -107,7 +107,7 @@ def finalize(app: Flask) -> None:
 
     config["URL_REWRITE_RULES"] = _compile_rewrite_rules(config.get("URL_REWRITE_RULES"))
 
-    for key in ("REVERSE_PROXY_COUNT", "MAX_CONTENT_LENGTH"):
+    for key in ("REVERSE_PROXY_COUNT", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE"):
         value = config.get(key)
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ConfigError(key, value, "expected a non-negative integer")

@@ -62,6 +62,10 @@ class ProductionConfig:
     # seconds a pooled connection (PostgreSQL, MySQL) may sit unused before it is tested when
     # taken again; 0 tests every one (db/__init__.py)
     DATABASE_PING_AFTER_IDLE = 1.0
+    # connections (PostgreSQL, MySQL) a process keeps open for reuse; at least its thread count
+    # (the API's request threads, the worker's concurrency), else the surplus is opened and
+    # closed again per use (db/__init__.py)
+    DATABASE_POOL_SIZE = 16
 
     CORS_ORIGINS: str | list[str] = "*"
     # pages allowed to frame the micro-frontends and talk to microfrontend.js (web/framing.py)

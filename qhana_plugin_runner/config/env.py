@@ -111,6 +111,7 @@ ENV_OVERRIDES: tuple[EnvOverride, ...] = (
     EnvOverride("BROKER_POLLING_INTERVAL", "BROKER_POLLING_INTERVAL", _float, description="seconds between polls of the filesystem broker where inotify is missing (on Linux the worker waits on the queue folder and wakes when a message arrives)"),
     EnvOverride("BROKER_VISIBILITY_TIMEOUT", "BROKER_VISIBILITY_TIMEOUT", _float, description="Redis broker: seconds after which the tasks of a worker that died (SIGKILL, out of memory) are delivered to another worker"),
     EnvOverride("DATABASE_PING_AFTER_IDLE", "DATABASE_PING_AFTER_IDLE", _float, description="seconds a pooled database connection (not SQLite) may sit unused before it is tested when it is taken again, so one the database dropped is replaced instead of failing a request; `0` tests every one"),
+    EnvOverride("DATABASE_POOL_SIZE", "DATABASE_POOL_SIZE", _int, description="pooled connections a process keeps open to a database server (not SQLite); give at least the process's threads (`GUNICORN_THREADS`, `CONCURRENCY`): connections beyond it are opened for one use and closed again"),
     EnvOverride("SQLALCHEMY_ECHO", "SQLALCHEMY_ECHO", parse_bool, description="log every SQL statement"),
     EnvOverride("WEBHOOK_SECRET", "WEBHOOK_SECRET", description="key of the HMAC-SHA256 signature of webhook calls; unset: calls are not signed"),
     EnvOverride("EVENT_BUS_URL", "EVENT_BUS_URL", description="Redis URL on which task changes are published so event streams on any host wake at once"),

@@ -113,6 +113,40 @@ def test_ping_after_idle_zero_tests_every_checkout(tmp_path: Path, postgres_url:
         dispose(app)
 
 
+def test_the_pool_keeps_a_connection_per_thread(tmp_path: Path, postgres_url: str) -> None:
+    """16 connections in use at once (a worker's 16 threads) stay open when handed back: the
+    next 16 checkouts reuse them instead of starting new database server processes."""
+    app = build_app(make_test_config(tmp_path / "instance", SQLALCHEMY_DATABASE_URI=postgres_url), create_tables=False)
+    try:
+        with app.app_context():
+            engine = DB.engine
+
+            def backends_at_once() -> set[int]:
+                connections = [engine.connect() for _ in range(16)]
+                try:
+                    return {_backend_pid(conn) for conn in connections}
+                finally:
+                    for conn in connections:
+                        conn.close()
+
+            first = backends_at_once()
+            assert len(first) == 16
+            assert backends_at_once() == first
+            assert engine.pool.size() == 16
+    finally:
+        dispose(app)
+
+
+def test_pool_size_setting(tmp_path: Path) -> None:
+    config = make_test_config(tmp_path / "instance", SQLALCHEMY_DATABASE_URI="postgresql://nobody@127.0.0.1:1/none", DATABASE_POOL_SIZE=24)
+    app = build_app(config, create_tables=False)
+    try:
+        with app.app_context():
+            assert DB.engine.pool.size() == 24
+    finally:
+        dispose(app)
+
+
 def test_explicit_engine_options_win(tmp_path: Path) -> None:
     config = make_test_config(tmp_path / "instance", SQLALCHEMY_DATABASE_URI="postgresql://nobody@127.0.0.1:1/none", SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False, "pool_size": 3})
     app = build_app(config, create_tables=False)
