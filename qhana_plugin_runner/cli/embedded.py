@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..deploy.processes import GRANIAN_MODULE
+
 __all__ = ["main", "api_command"]
 
 SERVERS = ("granian", "gunicorn")
@@ -33,7 +35,7 @@ def api_command(server: str, host: str, port: int, threads: int, log_level: str,
     """
     if server == "granian":
         command = [
-            sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
+            sys.executable, "-m", GRANIAN_MODULE, "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
             "--host", host, "--port", str(port), "--workers", "1", "--blocking-threads", str(threads),
             "--log-level", log_level.lower(),
         ]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..config.env import parse_bool
 from .git_plugins import fetch_git_plugins, parse_git_plugins
-from .processes import server_processes
+from .processes import GRANIAN_MODULE, server_processes
 from .wait import WaitSettings, WaitTimeout, wait_for_hosts
 
 __all__ = ["main", "command_for", "MODES"]
@@ -91,7 +91,7 @@ def _granian_command(environ: Mapping[str, str]) -> list[str]:
     """``HTTP_SERVER=granian``: the same app, address and process/thread counts as gunicorn's
     settings (``SERVER_HOST``, ``SERVER_PORT``, ``GUNICORN_WORKERS``, ``GUNICORN_THREADS``)."""
     command = [
-        sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
+        sys.executable, "-m", GRANIAN_MODULE, "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
         "--host", environ.get("SERVER_HOST", "0.0.0.0"), "--port", str(_positive_int(environ, "SERVER_PORT", 8080)),
         "--workers", str(server_processes(environ.get("GUNICORN_WORKERS"), 2)),
         "--blocking-threads", str(_positive_int(environ, "GUNICORN_THREADS", 8)),

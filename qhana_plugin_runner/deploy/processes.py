@@ -13,7 +13,11 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ["usable_cpus", "server_processes"]
+__all__ = ["GRANIAN_MODULE", "usable_cpus", "server_processes"]
+
+# granian's command line, run as ``python -m``; one worker is served from the main process
+# (granian_server.py), so a one-process API is one interpreter, not a supervisor and a worker
+GRANIAN_MODULE = "qhana_plugin_runner.deploy.granian_server"
 
 _CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max <period>"
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from qhana_plugin_runner.cli.embedded import _parse, api_command
+from qhana_plugin_runner.deploy.processes import GRANIAN_MODULE
 
 
 def test_granian_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,7 +21,7 @@ def test_granian_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_granian_command() -> None:
     command = api_command("granian", "127.0.0.1", 5005, 8, "INFO")
-    assert command[:3] == [sys.executable, "-m", "granian"]
+    assert command[:3] == [sys.executable, "-m", GRANIAN_MODULE]
     assert command[-1] == "qhana_plugin_runner:create_app"
     for option, value in (("--interface", "wsgi"), ("--workers", "1"), ("--blocking-threads", "8"), ("--port", "5005"), ("--log-level", "info"), ("--http", "1")):
         assert command[command.index(option) + 1] == value

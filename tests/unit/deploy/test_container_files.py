@@ -14,6 +14,7 @@ import yaml
 
 from qhana_plugin_runner.config.env import ENV_OVERRIDES
 from qhana_plugin_runner.deploy.entrypoint import command_for
+from qhana_plugin_runner.deploy.processes import GRANIAN_MODULE
 from qhana_plugin_runner.deploy.wait import parse_hosts
 
 from helpers import ROOT
@@ -55,7 +56,7 @@ def test_services_of_the_topology(compose: dict[str, Any]) -> None:
     assert re.fullmatch(r"\$\{RUNNER_PORT:-5005\}:8080", runner["ports"][0])
     # the compose set-up serves the API with granian (docs/adr/0007), gunicorn on request
     assert _env(runner)["HTTP_SERVER"] == "${HTTP_SERVER:-granian}"
-    assert command_for("server", {"HTTP_SERVER": "granian"})[1:3] == ["-m", "granian"]
+    assert command_for("server", {"HTTP_SERVER": "granian"})[1:3] == ["-m", GRANIAN_MODULE]
 
 
 def test_runner_and_worker_share_services_and_the_instance_volume(compose: dict[str, Any]) -> None:

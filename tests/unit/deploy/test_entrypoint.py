@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from qhana_plugin_runner.deploy.entrypoint import command_for, env_flag
+from qhana_plugin_runner.deploy.processes import GRANIAN_MODULE
 
 
 def test_server_becomes_gunicorn_with_the_environment_config() -> None:
@@ -78,7 +79,7 @@ def test_migrate_mode_builds_the_schema(tmp_path: Path) -> None:
 def test_server_becomes_granian_on_request() -> None:
     env = {"HTTP_SERVER": "granian", "SERVER_PORT": "9000", "GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4", "GUNICORN_ACCESS_LOG": "1"}
     command = command_for("server", env)
-    assert command is not None and command[1:3] == ["-m", "granian"]
+    assert command is not None and command[1:3] == ["-m", GRANIAN_MODULE]
     for option, value in (("--interface", "wsgi"), ("--port", "9000"), ("--host", "0.0.0.0"), ("--workers", "3"), ("--blocking-threads", "4")):
         assert command[command.index(option) + 1] == value
     assert "--access-log" in command and command[-1] == "qhana_plugin_runner:create_app"
