@@ -1,7 +1,6 @@
 """``GET /tasks/<id>/`` is read with plain column queries: the same body as the ORM
 representation for every shape of task, pending or finished, on SQLite and PostgreSQL, in one
-statement (task, steps and links together) for a pending task and two (the outputs) for a
-finished one."""
+statement (task, steps, links and result files together)."""
 
 from __future__ import annotations
 
@@ -10,10 +9,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 
 from qhana_plugin_runner.api.tasks_api import read_task_representation, task_representation
 from qhana_plugin_runner.db.db import DB
 from qhana_plugin_runner.db.models.tasks import ProcessingTask, TaskFile, TaskLink, utc_now
+from qhana_plugin_runner.storage import STORE
 
 
 @pytest.fixture
@@ -73,6 +74,31 @@ def test_same_body_as_the_orm_representation(app: Flask, build: Any) -> None:
         assert fast["status"] == "PENDING" and fast["outputs"] == []
 
 
+def test_the_file_store_gets_each_result_file_as_stored(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    task = _finished("SUCCESS")()
+    task.outputs[0].celery_task_id = "celery-1"
+    task.save(commit=True)
+    handed: list[TaskFile] = []
+    real = STORE.get_task_file_url
+    monkeypatch.setattr(STORE, "get_task_file_url", lambda info, external=True: handed.append(info) or real(info, external))
+    columns = [c.key for c in TaskFile.__table__.columns]
+    with app.test_request_context():
+        read_task_representation(task.id)
+        DB.session.expire_all()
+        stored = TaskFile.get_task_result_files(task.id)
+        assert [{c: getattr(f, c) for c in columns} for f in handed] == [{c: getattr(f, c) for c in columns} for f in stored]
+    assert handed[0].celery_task_id == "celery-1" and not sa_inspect(handed[0]).modified
+
+
+def test_a_pending_task_lists_no_outputs_even_with_files(app: Flask) -> None:
+    task = _finished(None)()
+    task.finished_at = None
+    task.save(commit=True)
+    with app.test_request_context():
+        body, finished = read_task_representation(task.id)
+    assert not finished and body["status"] == "PENDING" and body["outputs"] == []
+
+
 def test_a_missing_task_is_404(app: Flask, client: Any) -> None:
     task = _plain()
     task.save(commit=True)
@@ -99,7 +125,7 @@ def test_a_pending_poll_costs_one_statement(app: Flask, client: Any) -> None:
     assert len(statements) == 1, statements
 
 
-def test_the_first_read_of_a_finished_task_costs_two_statements_then_none(app: Flask, client: Any) -> None:
+def test_the_first_read_of_a_finished_task_costs_one_statement_then_none(app: Flask, client: Any) -> None:
     task = _finished("SUCCESS")()
     task.save(commit=True)
     task_id = task.id  # read before counting: the commit expired the test's own object
@@ -117,6 +143,6 @@ def test_the_first_read_of_a_finished_task_costs_two_statements_then_none(app: F
     finally:
         event.remove(DB.engine, "before_cursor_execute", record)
     assert first.get_json()["status"] == "SUCCESS" and len(first.get_json()["outputs"]) == 2
-    assert counted == 2, statements
+    assert counted == 1, statements  # task, steps, links and result files together
     assert again.get_json() == first.get_json() and again.headers["ETag"] == first.headers["ETag"]
-    assert len(statements) == 2  # the finished answer is served from the cache
+    assert len(statements) == 1  # the finished answer is served from the cache
