@@ -9,8 +9,10 @@ the main process instead (the same granian code, options and signal handling), s
 single process: about 30 MB less, and the app is loaded without a fork. What the main process
 would have done for a crashed worker (start it again) is then the container's restart policy;
 give 2 or more workers where a second of connection errors after a crash matters more than the
-memory. With 2 or more workers, or with ``--reload``, granian runs exactly as ``python -m
-granian`` does.
+memory. With 2 or more workers, or with an option only a supervisor serves (``--reload``,
+``--workers-lifetime``, ``--workers-max-rss``, ``--metrics``), granian runs exactly as
+``python -m granian`` does. SIGHUP (granian's "respawn the workers") has nothing to respawn in
+the single process and is ignored.
 """
 
 from __future__ import annotations
@@ -68,7 +70,15 @@ class OneProcessServer(MPServer):
     """granian's process server that runs a single worker in its own process."""
 
     def _in_main_process(self) -> bool:
-        return self.workers == 1 and not self.reload_on_changes
+        """One worker and nothing only a supervising main process does: reloading on changes,
+        restarting workers after a lifetime or above a memory limit, collecting metrics."""
+        return (
+            self.workers == 1
+            and not self.reload_on_changes
+            and self.workers_lifetime is None
+            and self.workers_rss is None
+            and not self.metrics_enabled
+        )
 
     def _spawn_worker(self, idx: int, target: Any, callback_loader: Any) -> Any:
         worker = super()._spawn_worker(idx, target, callback_loader)

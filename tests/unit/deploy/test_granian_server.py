@@ -1,6 +1,6 @@
 """granian served from its main process when it runs one worker (deploy/granian_server.py): one
 interpreter answers, SIGTERM drains the request in flight and exits 0, an app that cannot load
-exits 1; with two workers granian's supervisor runs as before."""
+exits 1; with two workers, or an option only the supervisor serves, granian runs as before."""
 
 from __future__ import annotations
 
@@ -72,13 +72,13 @@ def _wait_answering(url: str, process: subprocess.Popen[bytes], timeout: float =
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
-def _server(tmp_path: Path, workers: int, target: str = "granian_test_app:make_app") -> subprocess.Popen[bytes]:
+def _server(tmp_path: Path, workers: int, target: str = "granian_test_app:make_app", extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     (tmp_path / "granian_test_app.py").write_text(APP_MODULE)
     port = _free_port()
     command = [
         sys.executable, "-m", GRANIAN_MODULE, "--interface", "wsgi", "--factory", "--http", "1", "--no-ws",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--blocking-threads", "2",
-        "--log-level", "info", "--respawn-failed-workers", "--workers-kill-timeout", "30", target,
+        "--log-level", "info", "--respawn-failed-workers", "--workers-kill-timeout", "30", *extra, target,
     ]
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     with (tmp_path / "server.log").open("ab") as log:
@@ -134,8 +134,9 @@ def test_an_app_that_cannot_be_built_exits_with_1(tmp_path: Path, started: list[
     assert "this app cannot be built" in _log(tmp_path)
 
 
-def test_two_workers_keep_granians_supervisor(tmp_path: Path, started: list[subprocess.Popen[bytes]]) -> None:
-    server = _server(tmp_path, workers=2)
+@pytest.mark.parametrize(("workers", "extra"), [(2, ()), (1, ("--workers-max-rss", "512"))], ids=["two workers", "a memory limit"])
+def test_granians_supervisor_stays_where_it_is_needed(tmp_path: Path, started: list[subprocess.Popen[bytes]], workers: int, extra: tuple[str, ...]) -> None:
+    server = _server(tmp_path, workers=workers, extra=extra)
     started.append(server)
     answered_by = _wait_answering(f"http://127.0.0.1:{server.port}/", server)  # type: ignore[attr-defined]
     assert int(answered_by) != server.pid
