@@ -7,7 +7,8 @@ ones that carry an HTTP status into the JSON error body every endpoint uses.
 
 from __future__ import annotations
 
-from requests import RequestException
+import threading
+from typing import Any
 
 __all__ = [
     "RunnerError",
@@ -17,7 +18,7 @@ __all__ = [
     "FileStoreNotConfigured",
     "TaskNotFound",
     "BrokerUnavailable",
-    "DeniedTarget",
+    "DeniedTarget",  # noqa: F822  (defined on first access, see __getattr__)
 ]
 
 
@@ -64,9 +65,31 @@ class BrokerUnavailable(RunnerError):
     status_code = 503
 
 
-class DeniedTarget(RunnerError, RequestException):
-    """An outgoing request was refused: its target lies in a denied network (see SECURITY.md).
+_LAZY_LOCK = threading.Lock()
 
-    Also a ``requests.RequestException``, so code that handles failed requests handles this
-    one too; it is not a ``ConnectionError``, so nothing retries it.
-    """
+
+def __getattr__(name: str) -> Any:
+    """``DeniedTarget`` is defined when first asked for: it derives from
+    ``requests.RequestException``, and importing requests (with urllib3, 127 modules, about
+    5 MB and 30-50 ms) is left to the first process that makes an outgoing request."""
+    if name != "DeniedTarget":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _LAZY_LOCK:
+        defined = globals().get(name)
+        if defined is None:
+            defined = globals()[name] = _define_denied_target()
+    return defined
+
+
+def _define_denied_target() -> type:
+    from requests import RequestException
+
+    class DeniedTarget(RunnerError, RequestException):
+        """An outgoing request was refused: its target lies in a denied network (see SECURITY.md).
+
+        Also a ``requests.RequestException``, so code that handles failed requests handles this
+        one too; it is not a ``ConnectionError``, so nothing retries it.
+        """
+
+    DeniedTarget.__module__, DeniedTarget.__qualname__ = __name__, "DeniedTarget"
+    return DeniedTarget

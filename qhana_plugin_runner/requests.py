@@ -3,7 +3,7 @@
 
 Plugins receive every input as a URL (ADR 0009) and read it with :func:`open_url` or one of
 the helpers below. They all go through :data:`REQUEST_SESSION`, which has adapters for
-``file://`` (below allowed folders only) and ``data:`` URLs mounted at import. Inside an app
+``file://`` (below allowed folders only) and ``data:`` URLs mounted. Inside an app
 context the operator's ``URL_REWRITE_RULES`` are applied first, so URLs that are valid for
 the user's browser (``localhost:...``) can be redirected to hosts the worker can reach.
 
@@ -11,30 +11,35 @@ Inputs are URLs chosen by API clients, so ``http(s)`` requests to ``REQUEST_DENI
 (cloud metadata and link-local addresses by default) raise
 :class:`~qhana_plugin_runner.errors.DeniedTarget`, also when a host name resolves there or a
 redirect leads there; a redirect to a ``file://`` URL is answered 403 (see SECURITY.md).
+
+The requests library (with urllib3, about 5 MB and 30-50 ms of imports) and the session are
+loaded when a process first uses them (``REQUEST_SESSION`` or a helper), not when a plugin
+imports this module: the API and the worker start and idle without them.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import requests
 from flask import current_app, has_app_context
 from werkzeug.utils import secure_filename
 
 from .errors import ConfigError
-from .util.net_guard import GuardedAdapter
-from .util.request_adapters import REDIRECT_MARK, DataAdapter, FileAdapter
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
-    "REQUEST_SESSION",
+    "REQUEST_SESSION",  # noqa: F822  (made on first access, see __getattr__)
     "DEFAULT_TIMEOUT",
     "open_url",
     "rewrite_url",
@@ -52,20 +57,49 @@ __all__ = [
 DEFAULT_TIMEOUT: Final = 30.0
 
 
-class _InputSession(requests.Session):
-    """Marks every request made by following a redirect, so the file adapter can refuse it."""
-
-    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
-        # requests calls this once for every redirect it follows, and only then
-        super().rebuild_auth(prepared_request, response)
-        setattr(prepared_request, REDIRECT_MARK, response.url)
+_SESSION_LOCK = threading.Lock()
+_SESSION: requests.Session | None = None
 
 
-REQUEST_SESSION: Final = _InputSession()
-REQUEST_SESSION.mount("http://", GuardedAdapter("REQUEST_DENIED_NETWORKS"))
-REQUEST_SESSION.mount("https://", GuardedAdapter("REQUEST_DENIED_NETWORKS"))
-REQUEST_SESSION.mount("file://", FileAdapter())
-REQUEST_SESSION.mount("data:", DataAdapter())
+def _make_session() -> requests.Session:
+    import requests
+
+    from .util.guarded_http import GuardedAdapter
+    from .util.request_adapters import REDIRECT_MARK, DataAdapter, FileAdapter
+
+    class _InputSession(requests.Session):
+        """Marks every request made by following a redirect, so the file adapter can refuse it."""
+
+        def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+            # requests calls this once for every redirect it follows, and only then
+            super().rebuild_auth(prepared_request, response)
+            setattr(prepared_request, REDIRECT_MARK, response.url)
+
+    session = _InputSession()
+    session.mount("http://", GuardedAdapter("REQUEST_DENIED_NETWORKS"))
+    session.mount("https://", GuardedAdapter("REQUEST_DENIED_NETWORKS"))
+    session.mount("file://", FileAdapter())
+    session.mount("data:", DataAdapter())
+    return session
+
+
+def _session() -> requests.Session:
+    """The shared session (``REQUEST_SESSION``), made by the first caller."""
+    global _SESSION
+    session = _SESSION
+    if session is None:
+        with _SESSION_LOCK:
+            if _SESSION is None:
+                _SESSION = _make_session()
+            session = _SESSION
+    return session
+
+
+def __getattr__(name: str) -> Any:
+    if name == "REQUEST_SESSION":
+        return _session()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _T = TypeVar("_T")
 _Timeout = float | tuple[float, float] | None
@@ -106,7 +140,7 @@ def open_url(url: str, raise_on_error_status: bool = True, **kwargs: Any) -> req
             unless ``raise_on_error_status`` is false. The response is closed first.
     """
     kwargs.setdefault("timeout", _default_timeout())
-    response = REQUEST_SESSION.get(rewrite_url(url), **kwargs)
+    response = _session().get(rewrite_url(url), **kwargs)
     if raise_on_error_status and not response.ok:
         response.close()
         response.raise_for_status()

@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import current_app
 
+from qhana_plugin_runner import requests as runner_requests
 from qhana_plugin_runner.celery import CELERY
 from qhana_plugin_runner.db.models.tasks import ProcessingTask
 from qhana_plugin_runner.plugin_utils.interop import InteropError, get_task_result_no_wait
-from qhana_plugin_runner.requests import REQUEST_SESSION, open_url, rewrite_url
+from qhana_plugin_runner.requests import open_url, rewrite_url
 from qhana_plugin_runner.storage import STORE
 
 from . import ScipyMinimizer
@@ -26,7 +27,7 @@ def _timeout() -> float:
 
 
 def _post(url: str, weights: Any) -> dict[str, Any]:
-    with REQUEST_SESSION.post(
+    with runner_requests.REQUEST_SESSION.post(  # made on first use, not at import
         rewrite_url(url), json={"weights": weights.tolist()}, timeout=_timeout()
     ) as response:
         response.raise_for_status()

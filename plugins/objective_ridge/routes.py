@@ -13,7 +13,6 @@ from flask import Response, current_app, redirect, render_template, request, url
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import EXCLUDE
-from requests import RequestException
 
 from qhana_plugin_runner.api.plugin_schemas import (
     EntryPoint,
@@ -87,6 +86,8 @@ def _rows(value: str) -> list[list[float]]:
     Raises:
         ValueError: the data cannot be read or is not a list of rows of finite numbers.
     """
+    from requests import RequestException  # here: the app starts without requests
+
     try:
         if value.lstrip().startswith("["):
             data = loads(value)

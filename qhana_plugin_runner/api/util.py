@@ -12,7 +12,6 @@ from flask_smorest import Blueprint
 from marshmallow.validate import URL, ValidationError
 
 from ..util.logging import REDACTED
-from ..util.request_adapters import client_file_url_refusal
 from .jwt_helper import JWTMixin
 
 __all__ = [
@@ -144,6 +143,8 @@ class FileUrlValidator(DataUrlValidator):
             match = re.match(r"^file://([^/]*)(/.*)?$", value, re.IGNORECASE)
             if not match or match.group(1) not in ("", "localhost") or not match.group(2):
                 raise ValidationError("file:// URLs must have an empty or localhost host and a path.")
+            from ..util.request_adapters import client_file_url_refusal  # imports requests
+
             refusal = client_file_url_refusal(value)
             if refusal:
                 raise ValidationError(refusal)

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urljoin
 
-import requests
 from celery import Task
 from flask import current_app, has_app_context
 
 from ..celery import CELERY
 from ..db.models.tasks import TaskStatus
 from ..errors import RunnerError
-from ..requests import REQUEST_SESSION, open_url
+from ..requests import _session as _request_session
+from ..requests import open_url
 from ..requests import rewrite_url as rewrite_url
 from ..tasks.webhooks import call_webhook
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "get_plugin_endpoint",
@@ -106,7 +109,9 @@ def _raise_for_status(response: requests.Response, method: str, url: str, debug:
         detail = (body.get("errors") or body.get("message")) if isinstance(body, dict) else body
     except ValueError:
         detail = response.text[:500]
-    raise requests.HTTPError(
+    from requests import HTTPError
+
+    raise HTTPError(
         f"{method} {url} answered {response.status_code} {response.reason}: {detail}",
         response=response,
     )
@@ -155,7 +160,7 @@ def call_plugin_endpoint(
     """
     method, url, body = "POST", endpoint_url, dict(data) if data is not None else None
     for _ in range(_MAX_REDIRECTS):
-        with REQUEST_SESSION.request(
+        with _request_session().request(
             method, rewrite_url(url), data=body, timeout=_timeout(), allow_redirects=False
         ) as response:
             _raise_for_status(response, method, url, debug)
@@ -241,7 +246,7 @@ def subscribe(
         return False
     for event in wanted:
         payload = {"command": "subscribe", "webhookHref": webhook_url, "event": event}
-        with REQUEST_SESSION.post(
+        with _request_session().post(
             rewrite_url(subscribe_url), json=payload, timeout=_timeout(), allow_redirects=False
         ) as response:
             _raise_for_status(response, "POST", subscribe_url, False)
@@ -260,6 +265,8 @@ def _backoff(retries: int) -> float:
 
 def _transient(err: Exception) -> bool:
     """Worth polling again: unchanged, unreachable, timed out, 429 or a server error."""
+    import requests
+
     if isinstance(err, requests.HTTPError):
         status = err.response.status_code if err.response is not None else 500
         return status >= 500 or status == 429
@@ -278,9 +285,11 @@ def _poll(
     ``check`` raises ResultUnchangedError while there is nothing to report and returns None
     when there never will be. Returns the event sent, or None.
     """
+    from requests import RequestException
+
     try:
         event = check(*get_task_result_no_wait(result_url))
-    except (requests.RequestException, RunnerError) as err:
+    except (RequestException, RunnerError) as err:
         if not _transient(err):
             _LOG.warning("Stopped monitoring %s: %s", result_url, err)
             return None

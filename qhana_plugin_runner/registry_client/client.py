@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
 from flask import current_app, has_app_context
 
 from .cache import TtlCache
@@ -28,6 +27,7 @@ from .errors import RegistryError, RegistryRequestError, RegistryResponseError, 
 from .types import ApiLink, ApiResponse, RelSpec, match_api_link
 
 if TYPE_CHECKING:
+    import requests
     from flask import Flask
 
 __all__ = ["PluginRegistryClient", "DEFAULT_TIMEOUT", "DEFAULT_CACHE_TTL"]
@@ -114,6 +114,8 @@ class PluginRegistryClient:
     def __enter__(self) -> PluginRegistryClient:
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
+            import requests  # at the first registry call, not with the app (see errors.py)
+
             self._local.session = requests.Session()
         self._local.depth = depth + 1
         return self
@@ -130,6 +132,8 @@ class PluginRegistryClient:
         if session is not None:
             yield session
             return
+        import requests
+
         with requests.Session() as own:
             yield own
 
@@ -137,6 +141,8 @@ class PluginRegistryClient:
 
     def _send(self, method: str, url: str, body: Any, json: Any) -> tuple[int, Any]:
         """Status and decoded JSON body (None for 204/404 and empty bodies)."""
+        import requests
+
         try:
             with self._session() as session, session.request(
                 method, url, data=body, json=json, headers=_HEADERS, timeout=self.timeout

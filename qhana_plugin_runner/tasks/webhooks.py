@@ -27,15 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import Flask, current_app
 
 from ..celery import CELERY
 from ..db.models.tasks import TaskUpdateSubscription, WebhookRef
-from ..errors import DeniedTarget
 from ..util.net_guard import (
     DEFAULT_DENIED_NETWORKS,
-    GuardedAdapter,
     address_refusal,
     denied_networks,
     is_ip_literal,
@@ -105,6 +102,12 @@ def target_refusal(app: Flask, url: str, resolve: bool = True) -> str | None:
 
 
 def _deliver(app: Flask, webhook_url: str, task_url: str, event: str) -> _Outcome:
+    # requests (and urllib3) are imported by the first call, not with the app (see errors.py)
+    import requests
+
+    from ..errors import DeniedTarget
+    from ..util.guarded_http import GuardedAdapter
+
     refusal = target_refusal(app, webhook_url, resolve=False)  # names: checked on connect
     if refusal:
         return _Outcome(False, False, f"refused: {refusal}")

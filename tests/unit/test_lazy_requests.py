@@ -1,0 +1,83 @@
+"""requests (with urllib3) is imported by a process's first outgoing request, not while the app
+and every bundled plugin are loaded: the API and the worker start and idle without it. What
+plugins import from the runner keeps working the same."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from helpers import ROOT
+
+_LOADED = "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))\n"
+
+
+def _run(code: str, tmp_path: Path, **env_extra: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QHANA_PLUGIN_RUNNER_", "SQLALCHEMY_", "BROKER_URL", "EVENT_BUS_URL", "PLUGIN_FOLDERS"))}
+    env.update(QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER=str(tmp_path), PLUGIN_FOLDERS=str(ROOT / "plugins"), DEFAULT_LOG_LEVEL="ERROR", **env_extra)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()
+
+
+def test_the_api_with_every_bundled_plugin_starts_without_requests(tmp_path: Path) -> None:
+    code = (
+        "import sys, qhana_plugin_runner\n"
+        "app = qhana_plugin_runner.create_app()\n"
+        "print(len({r.rule.split('/')[2] for r in app.url_map.iter_rules() if r.rule.startswith('/plugins/') and r.rule.count('/') > 3}))\n"
+        + _LOADED
+        + "from qhana_plugin_runner.requests import open_url\n"
+        "with app.app_context(), open_url('data:,hello') as response:\n"
+        "    print(response.text)\n"
+        + _LOADED
+    )
+    lines = _run(code, tmp_path)
+    assert int(lines[0]) >= 7, lines  # every bundled plugin mounted (their modules import open_url, interop, ...)
+    assert lines[1] == "[]", lines
+    assert lines[2:] == ["hello", "['requests', 'urllib3']"], lines
+
+
+def test_the_worker_app_starts_without_requests(tmp_path: Path, redis_url: str, postgres_url: str) -> None:
+    code = "import sys, qhana_plugin_runner.celery_worker, celery.worker, celery.concurrency.thread\n" + _LOADED
+    assert _run(code, tmp_path, SQLALCHEMY_DATABASE_URI=postgres_url, BROKER_URL=redis_url) == ["[]"]
+
+
+def test_what_plugins_import_is_what_it_was() -> None:
+    import requests
+
+    from qhana_plugin_runner import errors
+    from qhana_plugin_runner import requests as runner_requests
+    from qhana_plugin_runner.errors import DeniedTarget, RunnerError
+    from qhana_plugin_runner.requests import REQUEST_SESSION
+    from qhana_plugin_runner.util.net_guard import GuardedAdapter
+
+    assert isinstance(REQUEST_SESSION, requests.Session) and runner_requests.REQUEST_SESSION is REQUEST_SESSION
+    assert isinstance(REQUEST_SESSION.get_adapter("https://example.org/"), GuardedAdapter)
+    assert issubclass(DeniedTarget, RunnerError) and issubclass(DeniedTarget, requests.RequestException)
+    assert errors.DeniedTarget is DeniedTarget and DeniedTarget.__qualname__ == "DeniedTarget"
+    assert "DeniedTarget" in errors.__all__ and "REQUEST_SESSION" in runner_requests.__all__
+
+
+def test_denied_target_is_one_class_for_all_threads(monkeypatch: Any) -> None:
+    """Threads asking for it first at the same moment get the same class, so ``except
+    DeniedTarget`` in one module catches what another raised."""
+    from qhana_plugin_runner import errors
+
+    monkeypatch.delitem(errors.__dict__, "DeniedTarget", raising=False)
+    barrier = threading.Barrier(8)
+    seen: list[type] = []
+
+    def ask() -> None:
+        barrier.wait()
+        seen.append(errors.DeniedTarget)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 8 and len(set(seen)) == 1
