@@ -17,6 +17,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import bindparam, delete, literal_column, null, or_, select, union_all
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db.db import DB
@@ -190,6 +191,9 @@ _NEW_TASK_FILE = TaskFile.__mapper__.class_manager.new_instance
 
 def _task_file(task_id: int, row: Any) -> TaskFile:
     """A TaskFile as loaded (detached, nothing to flush) from a row of the file part."""
+    # the attributes get their loaders when the mappers are configured, which an ORM query
+    # does; this may be a new process's first request (a no-op once configured)
+    configure_mappers()
     info = _NEW_TASK_FILE()
     for key, value in (
         ("id", row.seq), ("task_id", task_id), ("created_at", row.finished_at), ("file_type", row.task_status),

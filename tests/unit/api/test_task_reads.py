@@ -146,3 +146,27 @@ def test_the_first_read_of_a_finished_task_costs_one_statement_then_none(app: Fl
     assert counted == 1, statements  # task, steps, links and result files together
     assert again.get_json() == first.get_json() and again.headers["ETag"] == first.headers["ETag"]
     assert len(statements) == 1  # the finished answer is served from the cache
+
+
+def test_a_fresh_process_reads_a_finished_task_before_any_orm_query(tmp_path: Any) -> None:
+    """The first request of a new API process may be a finished task's read: the result
+    files are built as TaskFile objects before anything else has configured the mappers."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import pathlib, sqlalchemy as sa\n"
+        "from qhana_plugin_runner.testing import build_app, make_test_config\n"
+        "from qhana_plugin_runner.db.db import DB\n"
+        f"app = build_app(make_test_config(pathlib.Path({str(tmp_path / 'instance')!r})))\n"
+        "with app.app_context(), DB.engine.begin() as conn:\n"
+        "    conn.execute(sa.text(\"INSERT INTO \\\"ProcessingTask\\\" (id, task_name, started_at, finished_at, parameters, data, multi_step, current_step, progress_start, progress_target, progress_unit, task_status, task_log) VALUES (1, 't', '2026-01-01 00:00:00', '2026-01-01 00:00:01', '{}', '{}', 0, -1, 0, 100, '%', 'SUCCESS', 'done')\"))\n"
+        "    conn.execute(sa.text(\"INSERT INTO \\\"TaskFile\\\" (task_id, security_tag, storage_provider, file_name, file_storage_data, file_type, mimetype, created_at) VALUES (1, 'tag', 'local_filesystem', 'out.txt', 'task_1/out/out.txt', 'custom/x', 'text/plain', '2026-01-01 00:00:01')\"))\n"
+        "answer = app.test_client().get('/tasks/1/')\n"
+        "print(answer.status_code, [o['name'] for o in answer.get_json().get('outputs', [])])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QHANA_PLUGIN_RUNNER_", "SQLALCHEMY_", "BROKER_URL", "PLUGIN_FOLDERS"))}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[-2] == "200 ['out.txt']", done.stdout[-2000:] + done.stderr[-2000:]
