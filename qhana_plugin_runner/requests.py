@@ -58,7 +58,6 @@ DEFAULT_TIMEOUT: Final = 30.0
 
 
 _SESSION_LOCK = threading.Lock()
-_SESSION: requests.Session | None = None
 
 
 def _make_session() -> requests.Session:
@@ -84,14 +83,14 @@ def _make_session() -> requests.Session:
 
 
 def _session() -> requests.Session:
-    """The shared session (``REQUEST_SESSION``), made by the first caller."""
-    global _SESSION
-    session = _SESSION
+    """The shared session: the module's ``REQUEST_SESSION`` once it exists (also one a test put
+    there), made by the first caller otherwise."""
+    session = globals().get("REQUEST_SESSION")
     if session is None:
         with _SESSION_LOCK:
-            if _SESSION is None:
-                _SESSION = _make_session()
-            session = _SESSION
+            session = globals().get("REQUEST_SESSION")
+            if session is None:
+                session = globals()["REQUEST_SESSION"] = _make_session()
     return session
 
 

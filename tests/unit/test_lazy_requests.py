@@ -62,6 +62,26 @@ def test_what_plugins_import_is_what_it_was() -> None:
     assert "DeniedTarget" in errors.__all__ and "REQUEST_SESSION" in runner_requests.__all__
 
 
+def test_a_session_put_in_place_of_request_session_is_used(monkeypatch: Any) -> None:
+    """Plugin tests replace ``REQUEST_SESSION`` to answer without a server; ``open_url`` and
+    the interop helpers use whatever is there, as when the session was made at import."""
+    from qhana_plugin_runner import requests as runner_requests
+    from qhana_plugin_runner.plugin_utils import interop
+
+    asked: list[str] = []
+
+    class FakeSession:
+        def get(self, url: str, **kwargs: Any) -> Any:
+            asked.append(url)
+            return type("Answer", (), {"ok": True})()
+
+    fake = FakeSession()
+    monkeypatch.setattr(runner_requests, "REQUEST_SESSION", fake)
+    runner_requests.open_url("http://example.org/data")
+    assert asked == ["http://example.org/data"]
+    assert interop._request_session() is fake
+
+
 def test_denied_target_is_one_class_for_all_threads(monkeypatch: Any) -> None:
     """Threads asking for it first at the same moment get the same class, so ``except
     DeniedTarget`` in one module catches what another raised."""
