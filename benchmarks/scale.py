@@ -33,173 +33,24 @@ go to ``benchmarks/results/<date>-scale.json`` (``-scale-quick.json`` with ``--q
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench_common import (
-    DEFAULT_POSTGRES,
-    RESULTS,
-    ROOT,
-    Process,
-    base_env,
-    embedded_api_command,
-    free_port,
-    fresh_postgres_database,
-    machine_facts,
-    migrate,
-    production_api_command,
-    production_env,
-    wait_until_answering,
-    worker_command,
-)
+from bench_common import DEFAULT_POSTGRES, RESULTS, machine_facts
+from scale_files import check_files
+from scale_harness import Database, Runner, log, measure, summarize
 
-from qhana_plugin_runner.deploy.processes import server_processes
-
-MIB = 1024 * 1024
 CHECKS = ("tasks", "plugins", "files")
-SCALE_PLUGINS = ROOT / "benchmarks" / "scale_plugins"
-SCALE_PROCESS = "/plugins/scale-files@v0-1-0/process/"
+DATABASES = ("postgresql", "sqlite")
 PRESETS_PARENT = "presets@v0-1-0"
-
-
-def log(message: str) -> None:
-    print(f"[scale] {message}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- runner set-ups
-
-
-class Runner:
-    """A runner started for one check: API (the set-up's server) and, if asked, a Celery worker."""
-
-    def __init__(self, workdir: Path, database: str, *, redis_url: str | None, worker: bool, extra_env: dict[str, str] | None = None) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.processes: list[Process] = []
-        instance = workdir / "instance"
-        folders = [ROOT / "plugins", SCALE_PLUGINS]
-        if database.startswith("sqlite"):
-            # make run's set-up: one server process x 8 threads, filesystem broker
-            self.env = base_env(instance, folders)
-            self.env["SQLALCHEMY_DATABASE_URI"] = database
-            api = embedded_api_command(self.port)
-            self.setup = "granian 1 x 8 threads, SQLite, filesystem broker"
-        else:
-            assert redis_url is not None
-            self.env = production_env(instance, self.port, database, redis_url, folders)
-            api = production_api_command(self.env)
-            processes = server_processes(self.env.get("GUNICORN_WORKERS"), 2)
-            self.setup = f"granian {processes} process{'es' if processes > 1 else ''} x 8 threads (compose), PostgreSQL, Redis"
-        self.env.update(extra_env or {})
-        migrate(self.env)
-        self.api = Process("api", api, self.env, workdir / "logs" / "api.log")
-        self.processes.append(self.api)
-        if worker:
-            self.worker: Process | None = Process("worker", worker_command(2), self.env, workdir / "logs" / "worker.log")
-            self.processes.append(self.worker)
-            self.setup += ", Celery worker 2 threads"
-        else:
-            self.worker = None
-        self.launch_seconds = wait_until_answering(self.url("/plugins/"), self.api)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def connection(self, timeout: float = 60.0) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-
-
-def measure(runner: Runner, paths: Iterable[str], warm: Iterable[str] = ()) -> dict[str, Any]:
-    """Requests one after the other on one keep-alive connection: latency percentiles, rate."""
-    conn = runner.connection()
-
-    def get(path: str) -> tuple[int, int]:
-        nonlocal conn
-        for attempt in range(2):
-            try:
-                conn.request("GET", path)
-                response = conn.getresponse()
-                return response.status, len(response.read())
-            except (ConnectionError, http.client.HTTPException):
-                conn.close()
-                conn = runner.connection()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    for path in warm:
-        get(path)
-    times: list[float] = []
-    statuses: dict[int, int] = {}
-    size = 0
-    started = time.perf_counter()
-    for path in paths:
-        before = time.perf_counter()
-        status, size = get(path)
-        times.append(time.perf_counter() - before)
-        statuses[status] = statuses.get(status, 0) + 1
-    elapsed = time.perf_counter() - started
-    conn.close()
-    times.sort()
-
-    def pct(p: float) -> float:
-        return round(times[min(len(times) - 1, int(p * len(times)))] * 1000, 2)
-
-    return {
-        "requests": len(times),
-        "req_per_s": round(len(times) / elapsed, 1),
-        "p50_ms": pct(0.5),
-        "p90_ms": pct(0.9),
-        "p99_ms": pct(0.99),
-        "statuses": {str(k): v for k, v in statuses.items()},
-        "last_body_bytes": size,
-    }
-
-
-def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median p50 and rate over the rounds, with every round kept."""
-    return {
-        "p50_ms": round(statistics.median(r["p50_ms"] for r in rounds), 2),
-        "req_per_s": round(statistics.median(r["req_per_s"] for r in rounds), 1),
-        "rounds": rounds,
-    }
-
-
-class Database:
-    """A fresh database for one check: a PostgreSQL database (dropped at the end) or an SQLite file."""
-
-    def __init__(self, kind: str, args: argparse.Namespace, workdir: Path, label: str) -> None:
-        import sqlalchemy as sa
-
-        self.kind = kind
-        self._drop: Callable[[], None] | None = None
-        if kind == "postgresql":
-            self.url, self._drop = fresh_postgres_database(args.postgres, f"qhana_scale_{label}_{os.getpid()}")
-        else:
-            (workdir / "instance").mkdir(parents=True, exist_ok=True)
-            self.url = f"sqlite:///{workdir / 'instance' / 'scale.db'}"
-        self.engine = sa.create_engine(self.url)
-
-    def close(self) -> None:
-        self.engine.dispose()
-        if self._drop is not None:
-            self._drop()
 
 
 # --------------------------------------------------------------------------- check 1: tasks
@@ -274,7 +125,7 @@ def check_tasks(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
     dbs: dict[str, Database] = {}
     runners: dict[str, Runner] = {}
     try:
-        base = args.rounds * args.requests * 2 + 100
+        base = args.rounds * args.requests * 2 + 100  # as main() checks --rows against
         seen: dict[str, set[int]] = {"empty": set(), "filled": set()}
 
         def distinct(which: str, upper: int, count: int) -> list[int]:
@@ -382,191 +233,8 @@ def check_plugins(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def listed_plugins(runner: Runner) -> int:
-    with urllib_open(runner.url("/plugins/")) as body:
-        return len(json.loads(body)["plugins"])
-
-
-def urllib_open(url: str) -> Any:
-    import contextlib
-    import urllib.request
-
-    @contextlib.contextmanager
-    def read() -> Iterator[bytes]:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            yield response.read()
-
-    return read()
-
-
-# --------------------------------------------------------------------------- check 3: files
-
-
-class RssSampler:
-    """Samples a process group's resident memory every 20 ms in a thread; ``growth`` is the
-    largest sample minus the one taken before starting."""
-
-    def __init__(self, process: Process) -> None:
-        self.process = process
-        self.baseline = process.rss_bytes()
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.process.rss_bytes())
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.rss_bytes())
-
-    def figures(self) -> dict[str, float]:
-        return {
-            "rss_before_mb": round(self.baseline / MIB, 1),
-            "rss_peak_mb": round(self.peak / MIB, 1),
-            "rss_growth_mb": round((self.peak - self.baseline) / MIB, 1),
-        }
-
-
-def wait_for_task(runner: Runner, location: str, timeout: float) -> dict[str, Any]:
-    path = urllib.parse.urlsplit(location).path
-    deadline = time.monotonic() + timeout
-    conn = runner.connection()
-    try:
-        while time.monotonic() < deadline:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            body = json.loads(response.read())
-            if body["status"] != "PENDING":
-                return body
-            time.sleep(0.2)
-    finally:
-        conn.close()
-    raise TimeoutError(f"{path} still PENDING after {timeout} s")
-
-
-def download(runner: Runner, href: str) -> dict[str, Any]:
-    """Read the file through /files/ in 1 MiB pieces, sampling the API's memory."""
-    parts = urllib.parse.urlsplit(href)
-    conn = runner.connection(timeout=300)
-    started = time.monotonic()
-    received = 0
-    with RssSampler(runner.api) as sampler:
-        conn.request("GET", f"{parts.path}?{parts.query}")
-        response = conn.getresponse()
-        status = response.status
-        while chunk := response.read(MIB):
-            received += len(chunk)
-    seconds = time.monotonic() - started
-    conn.close()
-    return {"status": status, "bytes": received, "seconds": round(seconds, 1), "mb_per_s": round(received / MIB / seconds, 1), **sampler.figures()}
-
-
-def file_size_of(runner: Runner, href: str) -> int:
-    """The size of a downloadable file, from a one-byte range request."""
-    parts = urllib.parse.urlsplit(href)
-    conn = runner.connection()
-    conn.request("GET", f"{parts.path}?{parts.query}", headers={"Range": "bytes=0-0"})
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    content_range = response.getheader("Content-Range") or ""
-    return int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else -1
-
-
-def upload(runner: Runner, size: int, chunked: bool, timeout: float) -> dict[str, Any]:
-    """POST a multipart form with a ``size``-byte file to the plugin's process endpoint."""
-    boundary = "scale-boundary-7c1e"
-    head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"sizeMb\"\r\n\r\n0\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"upload.bin\"\r\n"
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    block = os.urandom(MIB)
-
-    def body() -> Iterator[bytes]:
-        yield head
-        remaining = size
-        while remaining:
-            count = min(remaining, MIB)
-            yield block[:count]
-            remaining -= count
-        yield tail
-
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    if not chunked:
-        headers["Content-Length"] = str(len(head) + size + len(tail))
-    conn = runner.connection(timeout=timeout)
-    started = time.monotonic()
-    with RssSampler(runner.api) as sampler:
-        conn.request("POST", SCALE_PROCESS, body=body(), headers=headers, encode_chunked=chunked)
-        response = conn.getresponse()
-        response.read()
-    seconds = time.monotonic() - started
-    conn.close()
-    result: dict[str, Any] = {"status": response.status, "seconds": round(seconds, 1), **sampler.figures()}
-    if response.status == 303:
-        task = wait_for_task(runner, response.getheader("Location") or "", timeout)
-        result["task_status"] = task["status"]
-        outputs = task.get("outputs") or []
-        result["stored_bytes"] = file_size_of(runner, outputs[0]["href"]) if outputs else -1
-    return result
-
-
-def check_files(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    import redis
-
-    size = args.file_mb * MIB
-    db = Database("postgresql", args, workdir, "files")
-    redis.Redis.from_url(args.redis).flushdb()
-    runner: Runner | None = None
-    limit_mb = 50
-    try:
-        runner = Runner(workdir, db.url, redis_url=args.redis, worker=True, extra_env={"MAX_CONTENT_LENGTH": str(size + 16 * MIB)})
-        log(f"files: {runner.setup}; {args.file_mb} MiB")
-        assert runner.worker is not None
-        conn = runner.connection()
-        started = time.monotonic()
-        worker_rss = runner.worker.rss_bytes()
-        conn.request("POST", SCALE_PROCESS, body=f"sizeMb={args.file_mb}", headers={"Content-Type": "application/x-www-form-urlencoded"})
-        response = conn.getresponse()
-        response.read()
-        conn.close()
-        if response.status != 303:
-            raise RuntimeError(f"process endpoint answered {response.status}")
-        with RssSampler(runner.worker) as worker_sampler:
-            task = wait_for_task(runner, response.getheader("Location") or "", args.timeout)
-        produced = {"task_status": task["status"], "seconds": round(time.monotonic() - started, 1), "worker_rss_before_mb": round(worker_rss / MIB, 1), "worker_rss_peak_mb": worker_sampler.figures()["rss_peak_mb"]}
-        log(f"files: produced in {produced['seconds']} s ({task['status']})")
-        href = task["outputs"][0]["href"]
-        fetched = download(runner, href)
-        fetched["passed"] = fetched["status"] == 200 and fetched["bytes"] == size and fetched["rss_growth_mb"] < limit_mb
-        log(f"files: download {fetched['bytes']:,} bytes, API RSS +{fetched['rss_growth_mb']} MB")
-        uploads = {}
-        for name, chunked in (("multipart_upload_content_length", False), ("multipart_upload_chunked", True)):
-            sent = upload(runner, size, chunked, args.timeout)
-            sent["passed"] = sent["status"] == 303 and sent.get("task_status") == "SUCCESS" and sent.get("stored_bytes") == size and sent["rss_growth_mb"] < limit_mb
-            log(f"files: {name}: {sent['status']}, API RSS +{sent['rss_growth_mb']} MB, stored {sent.get('stored_bytes')}")
-            uploads[name] = sent
-        return {
-            "setup": runner.setup + f", MAX_CONTENT_LENGTH {size + 16 * MIB}",
-            "file_bytes": size,
-            "produced_by_task": produced,
-            "download": fetched,
-            **uploads,
-            "target": f"API RSS (all server processes) grows by less than {limit_mb} MB",
-            "passed": fetched["passed"] and all(u["passed"] for u in uploads.values()),
-        }
-    finally:
-        if runner is not None:
-            runner.stop()
-        db.close()
+    with urllib.request.urlopen(runner.url("/plugins/"), timeout=30) as response:
+        return len(json.loads(response.read())["plugins"])
 
 
 # --------------------------------------------------------------------------- main
@@ -592,6 +260,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown checks {sorted(unknown)}; choose from {', '.join(CHECKS)}")
     if args.quick:
         args.rows, args.requests, args.file_mb = 100_000, 300, 128
+    kinds = [kind for kind in args.databases.split(",") if kind]
+    if not kinds or set(kinds) - set(DATABASES):
+        parser.error(f"--databases {args.databases!r}: give postgresql, sqlite or both, comma-separated")
+    for name in ("rows", "requests", "rounds", "virtual_plugins", "file_mb"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    nearly_empty = args.rounds * args.requests * 2 + 100  # the tasks check's smaller database
+    if "tasks" in (args.checks or CHECKS) and args.rows <= nearly_empty:
+        parser.error(f"--rows {args.rows}: the filled database must hold more than the nearly empty one ({nearly_empty:,} tasks)")
     checks = [c for c in CHECKS if c in args.checks] or list(CHECKS)
     report: dict[str, Any] = {"machine": machine_facts(), "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "checks": {}}
     started = time.monotonic()
@@ -600,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         for check in checks:
             try:
                 if check == "tasks":
-                    report["checks"]["tasks"] = {kind: check_tasks(kind, args, workroot / f"tasks-{kind}") for kind in args.databases.split(",") if kind}
+                    report["checks"]["tasks"] = {kind: check_tasks(kind, args, workroot / f"tasks-{kind}") for kind in kinds}
                 elif check == "plugins":
                     report["checks"]["plugins"] = check_plugins(args, workroot / "plugins")
                 else:

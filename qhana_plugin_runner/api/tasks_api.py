@@ -190,10 +190,8 @@ _NEW_TASK_FILE = TaskFile.__mapper__.class_manager.new_instance
 
 
 def _task_file(task_id: int, row: Any) -> TaskFile:
-    """A TaskFile as loaded (detached, nothing to flush) from a row of the file part."""
-    # the attributes get their loaders when the mappers are configured, which an ORM query
-    # does; this may be a new process's first request (a no-op once configured)
-    configure_mappers()
+    """A TaskFile as loaded (detached, nothing to flush) from a row of the file part (the
+    mappers must be configured: see read_task_representation)."""
     info = _NEW_TASK_FILE()
     for key, value in (
         ("id", row.seq), ("task_id", task_id), ("created_at", row.finished_at), ("file_type", row.task_status),
@@ -223,6 +221,9 @@ def read_task_representation(task_id: int) -> tuple[dict[str, Any], bool]:
     links = [_Link(r.ui_href, r.href) for r in rows if r.part == _LINK_PART]  # type in ui_href's column
     if row.finished_at is None:
         return _body(task_id, TaskStatus.PENDING.value, row, steps, [], links), False
+    # TaskFile's attributes get their loaders when the mappers are configured, which an ORM
+    # query does; this may be a new process's first request (a no-op once configured)
+    configure_mappers()
     files = [_task_file(task_id, r) for r in rows if r.part == _FILE_PART]
     status = row.task_status or TaskStatus.UNKNOWN.value
     return _body(task_id, status, row, steps, _outputs_of(files), links), True
