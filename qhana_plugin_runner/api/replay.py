@@ -14,6 +14,13 @@ request header (``Host``, ``Origin``, ``X-Forwarded-*``, ``Cookie``, ``Authoriza
 ``If-None-Match``, ...). The next identical request, while the condition holds, is answered from
 memory; any other request runs through Flask as before.
 
+An answer that changes while its headers do not (a task that has not finished: its status,
+log, progress and steps come from the database) can be offered with a ``refresh`` function
+instead: an identical request then gets the stored status and headers with the body the
+function builds from the database now (``Content-Length`` set to match), and whatever the
+function cannot answer that way (the task finished, vanished, the database failed: it returns
+None) runs through Flask again.
+
 Only ``200`` answers without ``Set-Cookie`` whose body is the offered one are stored, so a
 request-specific answer (an error, a 304, a fresh session) is never sent to anyone else. Side
 effects of hooks are not repeated: views offer only answers whose requests have none (the
@@ -39,6 +46,7 @@ _REQUEST_FACTS = ("PATH_INFO", "QUERY_STRING", "SCRIPT_NAME", "SERVER_NAME", "SE
 class _Offer(NamedTuple):
     body: bytes
     valid: Callable[[], bool]
+    refresh: Callable[[], bytes | None] | None = None
 
 
 class _Entry(NamedTuple):
@@ -46,16 +54,29 @@ class _Entry(NamedTuple):
     headers: list[tuple[str, str]]
     body: bytes
     valid: Callable[[], bool]
+    refresh: Callable[[], bytes | None] | None = None
 
 
-def offer_replay(wsgi_env: dict[str, Any], body: bytes, valid: Callable[[], bool]) -> None:
+def _always() -> bool:
+    return True
+
+
+def offer_replay(wsgi_env: dict[str, Any], body: bytes, valid: Callable[[], bool] = _always, refresh: Callable[[], bytes | None] | None = None) -> None:
     """Let the same request be answered with this view's response again as long as ``valid()``
     is true (it is asked before every replay, from any thread, without an app context; it
     should be a dictionary lookup, not a query). ``body`` must be the response's whole body.
-    Does nothing when the request did not pass the middleware."""
+
+    With ``refresh``, a replay sends the body ``refresh()`` returns instead of ``body`` (called
+    like ``valid``, without an app context, after it; it may read the database), or runs the
+    request through Flask when it returns None. Does nothing when the request did not pass the
+    middleware."""
     offers = wsgi_env.get(_OFFERS)
     if offers is not None:
-        offers.append(_Offer(body, valid))
+        offers.append(_Offer(body, valid, refresh))
+
+
+def _with_length(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
+    return [(name, str(length)) if name.lower() == "content-length" else (name, value) for name, value in headers]
 
 
 def _request_key(wsgi_env: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -85,8 +106,13 @@ class ReplayMiddleware:
         entry = self._stored.get(key)
         if entry is not None:
             if entry.valid():
-                start_response(entry.status, list(entry.headers))
-                return [entry.body]
+                if entry.refresh is None:
+                    start_response(entry.status, list(entry.headers))
+                    return [entry.body]
+                body = entry.refresh()
+                if body is not None:
+                    start_response(entry.status, _with_length(entry.headers, len(body)))
+                    return [body]
             self._forget(key)
         offers: list[_Offer] = []
         wsgi_env[_OFFERS] = offers
@@ -118,7 +144,7 @@ class ReplayMiddleware:
             if len(self._stored) >= self.entries or self._bytes + len(body) > self.max_total_bytes:
                 self._stored.clear()  # many distinct requests (headers are the clients'): start over
                 self._bytes = 0
-            self._stored[key] = _Entry(status, list(headers), offer.body, offer.valid)
+            self._stored[key] = _Entry(status, list(headers), offer.body, offer.valid, offer.refresh)
             self._bytes += len(body)
 
     def _forget(self, key: tuple[Any, ...]) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from qhana_plugin_runner.api.replay import ReplayMiddleware, offer_replay
 from qhana_plugin_runner.db.db import DB
-from qhana_plugin_runner.db.models.tasks import ProcessingTask
+from qhana_plugin_runner.db.models.tasks import ProcessingTask, utc_now
 from qhana_plugin_runner.db.models.virtual_plugins import VirtualPlugin
 
 from helpers import ROOT, finished_task
@@ -76,18 +77,60 @@ def test_a_new_list_cache_ends_the_replay(app: Flask, client: Any, flask_calls: 
     assert len(flask_calls) == 2
 
 
-def test_a_finished_task_is_replayed_a_pending_one_never(app: Flask, client: Any, flask_calls: list[str]) -> None:
+def test_a_finished_task_is_replayed(app: Flask, client: Any, flask_calls: list[str]) -> None:
     finished = finished_task()
     answers = [client.get(f"/tasks/{finished}/") for _ in range(3)]
     assert flask_calls == [f"/tasks/{finished}/"]
     assert {a.get_data() for a in answers} == {answers[0].get_data()} and answers[0].get_json()["status"] == "SUCCESS"
     assert answers[2].headers["ETag"] == answers[0].headers["ETag"]
 
+
+def test_a_pending_task_is_read_anew_for_every_replay_until_it_finished(app: Flask, client: Any, flask_calls: list[str]) -> None:
     pending = ProcessingTask("t", parameters="{}")
     pending.save(commit=True)
-    for _ in range(2):
-        assert client.get(f"/tasks/{pending.id}/").get_json()["status"] == "PENDING"
-    assert flask_calls.count(f"/tasks/{pending.id}/") == 2
+    url = f"/tasks/{pending.id}/"
+    first, second = client.get(url), client.get(url)
+    assert flask_calls == [url], "the repeated poll was answered without Flask"
+    assert second.get_data() == first.get_data() and first.get_json()["status"] == "PENDING"
+    assert sorted(second.headers.items()) == sorted(first.headers.items())
+
+    with app.app_context():  # the task moves on: the next replay shows it, as Flask would
+        task = ProcessingTask.get_by_id(pending.id)
+        task.task_log, task.progress_value = "working on it", 40.0
+        task.add_next_step("http://api.example/step", "http://ui.example/step", "step-1")
+        DB.session.commit()
+    moved = client.get(url)
+    assert flask_calls == [url]
+    assert moved.get_json()["log"] == "working on it" and moved.get_json()["progress"]["value"] == 40
+    assert moved.headers["Content-Length"] == str(len(moved.get_data()))
+    through_flask = client.get(url, headers={"X-Another": "request"})
+    assert flask_calls == [url, url]
+    assert moved.get_data() == through_flask.get_data()
+
+    with app.app_context():  # finished: Flask answers again (outputs, ETag), then that is replayed
+        task = ProcessingTask.get_by_id(pending.id)
+        task.finished_at, task.task_status = utc_now(), "SUCCESS"
+        DB.session.commit()
+    done = [client.get(url) for _ in range(2)]
+    assert flask_calls == [url, url, url]
+    assert done[0].get_json()["status"] == "SUCCESS" and done[1].headers["ETag"] == done[0].headers["ETag"]
+
+
+def test_a_failing_database_read_of_a_replayed_poll_is_answered_by_flask(client: Any, flask_calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    pending = ProcessingTask("t", parameters="{}")
+    pending.save(commit=True)
+    url = f"/tasks/{pending.id}/"
+    client.get(url)
+
+    def unreachable(*args: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("qhana_plugin_runner.api.tasks_api._read_rows", unreachable)
+    failed = client.get(url)
+    assert flask_calls == [url, url] and failed.status_code == 503 and failed.get_json()["code"] == 503
+    monkeypatch.undo()
+    assert client.get(url).get_json()["status"] == "PENDING"
+    assert client.get(url).status_code == 200 and flask_calls == [url, url, url], "replayed again"
 
 
 def test_conditional_answers_and_errors_are_not_stored(client: Any, flask_calls: list[str]) -> None:
