@@ -170,9 +170,9 @@ def _post(url: str, headers: dict[str, str], timeout: float, networks: Any) -> i
             raise _Refused(f"{host} resolves to {reason}")
         if https:
             sock = _tls_context().wrap_socket(sock, server_hostname=host)
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=timeout
-            )
+            # the context given: without one, each connection object would build (and load the
+            # system's certificates into) a context of its own, unused since the socket is ours
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, port, timeout=timeout, context=_tls_context())
         else:
             conn = http.client.HTTPConnection(host, port, timeout=timeout)
         conn.sock = sock

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import base64
 import http.server
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -215,3 +219,38 @@ def test_https_receiver_whose_handshake_fails_is_retried(
     )
     outcome = _deliver(app, f"https://127.0.0.1:{port}/hook", "http://runner/tasks/1/", "status")
     assert not outcome.delivered and outcome.retry
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Path) -> Iterator[tuple[_Receiver, Path]]:
+    """A receiver speaking TLS with a self-signed certificate for 127.0.0.1 (made by openssl)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    server = _Receiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    yield server, cert
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def test_https_receiver_with_a_trusted_certificate_gets_the_call(app: Flask, tls_receiver: tuple[_Receiver, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    receiver, cert = tls_receiver
+    monkeypatch.setattr("qhana_plugin_runner.tasks.webhooks._TLS", [ssl.create_default_context(cafile=str(cert))])
+    outcome = _deliver(app, receiver.url().replace("http://", "https://"), "http://runner/tasks/1/", "status")
+    assert outcome.delivered, outcome.detail
+    assert [path.split("?")[0] for _, path, _ in receiver.calls] == ["/hook"]
+
+
+def test_https_receiver_with_an_untrusted_certificate_is_retried_and_gets_nothing(app: Flask, tls_receiver: tuple[_Receiver, Path]) -> None:
+    receiver, _cert = tls_receiver  # self-signed: not in certifi's bundle
+    outcome = _deliver(app, receiver.url().replace("http://", "https://"), "http://runner/tasks/1/", "status")
+    assert not outcome.delivered and outcome.retry and "CERTIFICATE_VERIFY_FAILED" in outcome.detail
+    assert receiver.calls == []
