@@ -34,9 +34,10 @@ def free_port() -> int:
 
 def cpu_loop_ms(rounds: int = 5) -> float:
     """Milliseconds of a fixed pure-Python loop (one million multiplications and remainders),
-    the best of ``rounds``: how fast this machine is at the moment. Machines of this class have
-    run the same commit's bursts at 85 and at 165 tasks/s an hour apart; this figure tells such
-    hours apart in the results (58 ms in a fast hour on this class)."""
+    the best of ``rounds``: how fast this machine's CPU runs small code at the moment (50–58 ms
+    on this class). Machines of this class have run the same commit's bursts at 85 and at 165
+    tasks/s an hour apart; a slow CPU shows here, a slowdown elsewhere (caches, the other
+    core, the scheduler) need not."""
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()
