@@ -227,29 +227,18 @@ def _encode(representation: dict[str, Any]) -> bytes:
     return json.dumps(_TASK_SCHEMA.dump(representation), separators=(",", ":")).encode()
 
 
-def _steps_and_links(rows: list[Any]) -> tuple[list[Any], list[_Link]]:
-    steps = [r for r in rows if r.part == _STEP_PART]
-    links = [_Link(r.ui_href, r.href) for r in rows if r.part == _LINK_PART]  # type in ui_href's column
-    return steps, links
-
-
-def _pending_body(task_id: int, rows: list[Any], own_links: list[dict[str, str]]) -> bytes | None:
-    """The answer's body for a task that has not finished (needs no app context); None when
-    there is no such task or it has finished."""
-    if not rows or rows[0].part != _TASK_PART or rows[0].finished_at is not None:
-        return None
-    steps, links = _steps_and_links(rows)
-    return _encode(_body(task_id, TaskStatus.PENDING.value, rows[0], steps, [], links, own_links))
-
-
 def _refreshed_pending_body(engine: Any, task_id: int, own_links: list[dict[str, str]]) -> bytes | None:
-    """A replayed poll's body (see :mod:`.replay`): the task read now, None once it finished or
-    when the read failed (the request then runs through Flask, which answers and logs that)."""
+    """A replayed poll's body (see :mod:`.replay`; needs no app context): the task read now;
+    None once it finished or vanished, or when the read failed (the request then runs through
+    Flask, which answers and logs that)."""
     try:
         rows = _read_rows(engine, task_id)
     except Exception:  # noqa: BLE001  (Flask's handlers turn it into the 503 with its log line)
         return None
-    return _pending_body(task_id, rows, own_links)
+    if not rows or rows[0].part != _TASK_PART or rows[0].finished_at is not None:
+        return None
+    representation, _finished = read_task_representation(task_id, rows, own_links)
+    return _encode(representation)
 
 
 def read_task_representation(task_id: int, rows: list[Any] | None = None, own_links: list[dict[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
@@ -262,7 +251,8 @@ def read_task_representation(task_id: int, rows: list[Any] | None = None, own_li
     if not rows or rows[0].part != _TASK_PART:
         abort(404, message="Task not found.")
     row = rows[0]
-    steps, links = _steps_and_links(rows)
+    steps = [r for r in rows if r.part == _STEP_PART]
+    links = [_Link(r.ui_href, r.href) for r in rows if r.part == _LINK_PART]  # type in ui_href's column
     if row.finished_at is None:
         return _body(task_id, TaskStatus.PENDING.value, row, steps, [], links, own_links), False
     # TaskFile's attributes get their loaders when the mappers are configured, which an ORM
@@ -304,17 +294,13 @@ def task_response(task_id: int) -> Response:
         _offer_while_cached(cache, key, cached[0])
         return _json_response(*cached)
     engine = DB.engine
-    rows = _read_rows(engine, task_id)
     own_links = _own_links(task_id)
-    pending = _pending_body(task_id, rows, own_links)
-    if pending is not None:
-        # polled many times a second while it runs: an identical poll is answered by the replay
-        # layer with the task read anew, without Flask (about half the work of a poll)
-        offer_replay(request.environ, pending, refresh=partial(_refreshed_pending_body, engine, task_id, own_links))
-        return _json_response(pending, None)
-    representation, finished = read_task_representation(task_id, rows, own_links)
+    representation, finished = read_task_representation(task_id, _read_rows(engine, task_id), own_links)
     body = _encode(representation)
     if not finished:
+        # polled many times a second while it runs: an identical poll is answered by the replay
+        # layer with the task read anew, without Flask (about half the work of a poll)
+        offer_replay(request.environ, body, refresh=partial(_refreshed_pending_body, engine, task_id, own_links))
         return _json_response(body, None)
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
     cache.put(key, body, etag)

@@ -26,8 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, current_app
 
@@ -38,6 +39,7 @@ from ..util.net_guard import (
     address_refusal,
     denied_networks,
     is_ip_literal,
+    peer_refusal,
 )
 from .signals import TASK_DETAILS_CHANGED, TASK_STATUS_CHANGED, TASK_STEPS_CHANGED
 
@@ -108,18 +110,17 @@ class _Refused(Exception):
 
 
 _USER_AGENT = "qhana-plugin-runner"
-_TLS: list[Any] = []  # the TLS context, made on the first https call
 
 
+@cache
 def _tls_context() -> Any:
-    """Certificates checked against certifi's bundle, as requests checked them before."""
-    if not _TLS:
-        import ssl
+    """The TLS context of https calls, made on the first one: certificates checked against
+    certifi's bundle, as requests checked them before."""
+    import ssl
 
-        import certifi
+    import certifi
 
-        _TLS.append(ssl.create_default_context(cafile=certifi.where()))
-    return _TLS[0]
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # kept as they are in path and query (requests' set)
@@ -150,8 +151,9 @@ def _idna_netloc(netloc: str) -> str:
     return f"{userinfo}{at}{host.encode('idna').decode('ascii')}{colon}{port}"
 
 
-def _post(url: str, headers: dict[str, str], timeout: float, networks: Any) -> int:
-    """``POST url`` without a body over a new connection; returns the answer's status.
+def _post(parts: SplitResult, headers: dict[str, str], timeout: float, networks: Any) -> int:
+    """POST to the URL of ``parts`` without a body over a new connection; returns the answer's
+    status.
 
     The connection is checked by the address it reached before anything is sent (before the
     TLS handshake too), so a host name resolving into a denied network reaches nothing
@@ -159,13 +161,11 @@ def _post(url: str, headers: dict[str, str], timeout: float, networks: Any) -> i
     ``http.client`` call: requests' session, adapter and pool cost the worker about 0.5 ms of
     CPU per webhook, paid while it finishes the task the webhook is about.
     """
-    parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port  # .port raises ValueError for a bad port
     https = parts.scheme == "https"
     sock = socket.create_connection((host, port or (443 if https else 80)), timeout)
     try:
-        peer = str(sock.getpeername()[0])
-        reason = address_refusal(peer, networks)
+        reason = peer_refusal(sock, networks)
         if reason:
             raise _Refused(f"{host} resolves to {reason}")
         if https:
@@ -207,7 +207,7 @@ def _deliver(app: Flask, webhook_url: str, task_url: str, event: str) -> _Outcom
         headers[SIGNATURE_HEADER] = signature(secret, timestamp, url)
     timeout = float(app.config.get("WEBHOOK_TIMEOUT", 5))
     try:
-        status = _post(url, headers, timeout, denied_networks(DENIED_NETWORKS_KEY, app.config))
+        status = _post(parts, headers, timeout, denied_networks(DENIED_NETWORKS_KEY, app.config))
     except _Refused as err:
         return _Outcome(False, False, f"refused to connect: {err}")
     except http.client.InvalidURL as err:

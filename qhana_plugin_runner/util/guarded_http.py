@@ -17,9 +17,9 @@ from ..errors import DeniedTarget
 from .net_guard import (
     _NETWORKS,
     DEFAULT_DENIED_NETWORKS,
-    address_refusal,
     denied_networks,
     parse_networks,
+    peer_refusal,
     url_refusal,
 )
 
@@ -34,11 +34,7 @@ def _check_peer(sock: socket.socket, host: str) -> None:
     networks = _NETWORKS.get()
     if networks is None:
         networks = parse_networks("DEFAULT_DENIED_NETWORKS", DEFAULT_DENIED_NETWORKS)
-    try:
-        peer = str(sock.getpeername()[0])
-    except OSError:
-        return  # not connected (any more): nothing was reached
-    reason = address_refusal(peer, networks)
+    reason = peer_refusal(sock, networks)
     if reason:
         sock.close()
         raise _Refused(f"{host} resolves to {reason}")

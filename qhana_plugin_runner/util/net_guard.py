@@ -24,6 +24,7 @@ configuration) does not, and hands out ``GuardedAdapter`` from there when first 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
@@ -40,6 +41,7 @@ __all__ = [
     "denied_networks",
     "is_ip_literal",
     "parse_networks",
+    "peer_refusal",
     "url_refusal",
 ]
 
@@ -105,6 +107,16 @@ def address_refusal(address: str, networks: Iterable[Network]) -> str | None:
             if candidate.version == network.version and candidate in network:
                 return f"{address} lies in the denied network {network}"
     return None
+
+
+def peer_refusal(sock: socket.socket, networks: Iterable[Network]) -> str | None:
+    """Why the address a connected socket reached is denied, or None (also for a socket that
+    is not connected any more: nothing was reached)."""
+    try:
+        peer = str(sock.getpeername()[0])
+    except OSError:
+        return None
+    return address_refusal(peer, networks)
 
 
 def url_refusal(url: str, networks: Iterable[Network]) -> str | None:

@@ -243,7 +243,8 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[_Receiver, Path]]:
 
 def test_https_receiver_with_a_trusted_certificate_gets_the_call(app: Flask, tls_receiver: tuple[_Receiver, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     receiver, cert = tls_receiver
-    monkeypatch.setattr("qhana_plugin_runner.tasks.webhooks._TLS", [ssl.create_default_context(cafile=str(cert))])
+    trusting = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr("qhana_plugin_runner.tasks.webhooks._tls_context", lambda: trusting)
     outcome = _deliver(app, receiver.url().replace("http://", "https://"), "http://runner/tasks/1/", "status")
     assert outcome.delivered, outcome.detail
     assert [path.split("?")[0] for _, path, _ in receiver.calls] == ["/hook"]
