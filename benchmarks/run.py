@@ -5,12 +5,14 @@
     .venv/bin/python benchmarks/run.py embedded           # make run's set-up: SQLite, filesystem broker
     .venv/bin/python benchmarks/run.py production         # gunicorn x2 + Celery (16 threads) + Redis + PostgreSQL
     .venv/bin/python benchmarks/run.py all --quick        # both, short runs
+    .venv/bin/python benchmarks/run.py all --rounds 3 --tag s9   # three alternating rounds of both
 
 Each set-up gets a fresh instance folder (and, for production, a fresh PostgreSQL database
 and Redis database). The shared client (``../shared/bench/runner_bench.py``, or ``--client``)
 launches the processes itself, so launch time and idle memory are its own measurements. The
-results land in ``benchmarks/results/<date>-<set-up>.json`` with the machine's facts and the
-commit measured. ``wrk`` is used for raw request rates when it is on PATH (``apt-get install
+results land in ``benchmarks/results/<date>[-<tag>][-r<round>]-<set-up>.json`` with the
+machine's facts and the commit measured, and each figure is printed beside its target
+(``benchmarks/summary.py``; with several rounds, their median). ``wrk`` is used for raw request rates when it is on PATH (``apt-get install
 wrk``); the script installs it with apt-get when it runs as root and ``--install-wrk`` is given.
 """
 
@@ -42,6 +44,7 @@ from bench_common import (
     production_env,
     worker_command,
 )
+from summary import read_results, render_markdown, summarize
 
 from qhana_plugin_runner.deploy.processes import server_processes
 
@@ -159,23 +162,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="phases for the client (default: all)")
     parser.add_argument("--quick", action="store_true", help="short runs: 3 s loads, 20 tasks, burst of 100")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk when it is missing (root only)")
-    parser.add_argument("--output", type=Path, default=None, help="results file (default: benchmarks/results/<date>-<set-up>.json)")
+    parser.add_argument("--rounds", type=_at_least_one, default=1, help="measure the set-ups this many times, alternating; the summary gives each figure's median")
+    parser.add_argument("--tag", default="", help="part of the results' file names: <date>-<tag>[-r<round>]-<set-up>.json")
+    parser.add_argument("--output", type=Path, default=None, help="results file for one set-up and one round (default: benchmarks/results/<date>[-<tag>]-<set-up>.json)")
     args = parser.parse_args(argv)
     if not args.client.is_file():
         parser.error(f"the shared client is not at {args.client}; give --client or QHANA_BENCH_CLIENT")
+    if args.output and (args.setup == "all" or args.rounds > 1):
+        parser.error("--output names one file: give one set-up and one round, or use --tag")
+    if args.tag and not all(c.isalnum() or c in "-_." for c in args.tag):
+        parser.error(f"--tag {args.tag!r}: letters, digits, '-', '_' and '.' only (it becomes part of file names)")
     if args.quick:
         args.duration, args.tasks, args.burst = 3.0, 20, 100
     args.wrk = ensure_wrk(args.install_wrk)
     setups = ["embedded", "production"] if args.setup == "all" else [args.setup]
     status = 0
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in setups:
-        report = run_setup(name, args)
-        target = args.output if args.output and len(setups) == 1 else RESULTS / f"{time.strftime('%Y-%m-%d')}-{name}.json"
-        target.write_text(json.dumps(report, indent=1) + "\n")
-        print(f"[run] {name}: results in {target}", file=sys.stderr)
-        status = max(status, int(report.get("client_exit_status", 1) or 0))
+    written = []
+    for round_ in range(1, args.rounds + 1):
+        for name in setups:
+            report = run_setup(name, args)
+            target = args.output or RESULTS / result_name(time.strftime("%Y-%m-%d"), args.tag, round_ if args.rounds > 1 else None, name)
+            target.write_text(json.dumps(report, indent=1) + "\n")
+            written.append(target)
+            print(f"[run] {name}: results in {target}", file=sys.stderr)
+            status = max(status, int(report.get("client_exit_status", 1) or 0))
+    print(render_markdown(summarize(read_results(written))))
     return status
+
+
+def result_name(date: str, tag: str, round_: int | None, setup: str) -> str:
+    """``<date>[-<tag>][-r<round>]-<set-up>.json``"""
+    parts = [date, tag, f"r{round_}" if round_ else "", setup]
+    return "-".join(part for part in parts if part) + ".json"
 
 
 if __name__ == "__main__":

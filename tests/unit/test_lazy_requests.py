@@ -46,6 +46,21 @@ def test_the_worker_app_starts_without_requests(tmp_path: Path, redis_url: str, 
     assert _run(code, tmp_path, SQLALCHEMY_DATABASE_URI=postgres_url, BROKER_URL=redis_url) == ["[]"]
 
 
+_HEAVY = "print(sorted(m for m in ('numpy', 'scipy', 'pandas', 'sklearn') if m in sys.modules))\n"
+
+
+def test_heavy_plugin_libraries_load_only_where_they_compute(tmp_path: Path, redis_url: str, postgres_url: str) -> None:
+    """The bundled plugins that compute with numpy and scipy import them in the function that
+    computes (scipy-minimizer's task, ridge-loss's evaluation): neither the API with every
+    plugin mounted nor the worker with every plugin's tasks registered loads them."""
+    api = "import sys, qhana_plugin_runner\napp = qhana_plugin_runner.create_app()\nprint(sorted(r.rule for r in app.url_map.iter_rules() if 'ridge-loss' in r.rule)[:1])\n" + _HEAVY
+    worker = "import sys, qhana_plugin_runner.celery_worker as w, celery.worker, celery.concurrency.thread\nprint(sorted(n for n in w.CELERY.tasks if n.startswith('scipy-minimizer@')))\n" + _HEAVY
+    api_lines = _run(api, tmp_path)
+    assert api_lines[0] != "[]" and api_lines[1] == "[]", api_lines  # ridge-loss mounted, nothing heavy loaded
+    worker_lines = _run(worker, tmp_path, SQLALCHEMY_DATABASE_URI=postgres_url, BROKER_URL=redis_url)
+    assert worker_lines == ["['scipy-minimizer@v0-1-0.minimize']", "[]"], worker_lines
+
+
 def test_what_plugins_import_is_what_it_was() -> None:
     import requests
 

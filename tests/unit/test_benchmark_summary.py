@@ -1,0 +1,111 @@
+"""benchmarks/summary.py: the issue's figures read from run.py's results and judged against their
+targets (medians over several runs)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", _BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+summary = _load("summary")
+
+
+def _report(setup: str, *, launch=0.5, wrk8=20000.0, get_rps=1200.0, get_p50=0.7, e2e=9.0, burst=160.0, wait_ms=500.0, hook=1.0, api=90.0, worker=97.0) -> dict:
+    return {
+        "setup": {"name": setup},
+        "startup": {"plugin_list_answers_s": launch},
+        "plugins_list": {"wrk": [{"concurrency": 1, "rps": 7000.0}, {"concurrency": 8, "rps": wrk8}]},
+        "task_get": [{"concurrency": 1, "rps": get_rps, "p50_ms": get_p50}, {"concurrency": 8, "rps": 900.0, "p50_ms": 7.0}],
+        "e2e": {"p50_ms": e2e},
+        "burst": {"tasks_per_s": burst, "task_latency": {"p50_ms": wait_ms}},
+        "webhook_multistep": {"after_change_ms": {"mid_p50": hook}},
+        "webhook_single": {"rounds": 0, "finished_before_subscribe": 20},
+        "memory_idle": {"api": {"rss_mb": api}, "worker": {"rss_mb": worker}},
+    }
+
+
+def _write(tmp_path: Path, name: str, report: dict) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(report))
+    return path
+
+
+def test_each_figure_is_read_from_its_place_in_the_report(tmp_path):
+    path = _write(tmp_path, "one-production.json", _report("production", wrk8=12345.0, get_rps=999.0, get_p50=0.8, wait_ms=1500.0))
+    figures = summary.summarize(summary.read_results([path]))["production"]["figures"]
+    assert figures["plugins_list"]["values"] == [12345.0]  # the 8-connection row, not the first
+    assert figures["task_get"]["values"] == [999.0]  # concurrency 1, not 8
+    assert figures["task_get_p50"]["values"] == [0.8]
+    assert figures["burst_wait"]["values"] == [1.5]  # milliseconds shown as seconds
+    assert figures["webhook_single"]["values"] == [None]  # no round measured: no value, no verdict
+    assert figures["webhook_single"]["met"] is None
+
+
+def test_targets_follow_the_set_up(tmp_path):
+    # 5000 req/s is 3x the compose original (1472) but not 3x the default's (2107)
+    paths = [_write(tmp_path, "p.json", _report("production", wrk8=5000.0)), _write(tmp_path, "e.json", _report("embedded", wrk8=5000.0))]
+    result = summary.summarize(summary.read_results(paths))
+    assert result["production"]["figures"]["plugins_list"]["met"] is True
+    assert result["embedded"]["figures"]["plugins_list"]["met"] is False
+    assert result["production"]["figures"]["plugins_list"]["target"] == "≥ 4416"
+    assert result["embedded"]["figures"]["plugins_list"]["target"] == "≥ 6321"
+
+
+def test_the_verdict_judges_the_median_and_counts_the_runs_meeting_the_target(tmp_path):
+    paths = [_write(tmp_path, f"r{i}-production.json", _report("production", e2e=e2e, burst=burst)) for i, (e2e, burst) in enumerate([(9.5, 140.0), (12.0, 155.0), (9.9, 170.0)])]
+    figures = summary.summarize(summary.read_results(paths))["production"]["figures"]
+    assert figures["e2e"]["values"] == [9.5, 12.0, 9.9]
+    assert figures["e2e"]["median"] == 9.9
+    assert figures["e2e"]["met"] is True and figures["e2e"]["runs_meeting"] == 2
+    assert figures["burst"]["median"] == 155.0
+    assert figures["burst"]["met"] is True and figures["burst"]["runs_meeting"] == 2
+    assert figures["memory_worker"]["met"] is False  # 97 MB against 60 % of 91 MB
+
+
+def test_bounds_are_inclusive(tmp_path):
+    path = _write(tmp_path, "p.json", _report("production", e2e=10.0, burst=150.0, launch=0.6))
+    figures = summary.summarize(summary.read_results([path]))["production"]["figures"]
+    assert figures["e2e"]["met"] and figures["burst"]["met"] and figures["launch"]["met"]
+
+
+def test_markdown_lists_every_figure_with_target_and_verdict(tmp_path):
+    paths = [_write(tmp_path, "a-production.json", _report("production", e2e=12.0)), _write(tmp_path, "b-production.json", _report("production", e2e=14.0))]
+    text = summary.render_markdown(summary.summarize(summary.read_results(paths)))
+    assert "2 runs: a-production.json, b-production.json" in text
+    e2e_row = next(line for line in text.splitlines() if line.startswith("| hello-world end to end"))
+    assert "| ≤ 10 |" in e2e_row and "| 12 / 14 |" in e2e_row and e2e_row.endswith("| ✗ (0 of 2) |")
+    assert sum(line.startswith("| ") and not line.startswith("| figure") for line in text.splitlines()) == len(summary.FIGURES)
+
+
+def test_files_that_are_not_results_are_refused(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(SystemExit, match="not a results file"):
+        summary.read_results([broken])
+    other = _write(tmp_path, "other.json", {"report": {}})
+    with pytest.raises(SystemExit, match="no set-up named"):
+        summary.read_results([other])
+
+
+def test_run_names_result_files_by_date_tag_round_and_set_up():
+    sys.path.insert(0, str(_BENCHMARKS))
+    try:
+        run = _load("run")
+    finally:
+        sys.path.remove(str(_BENCHMARKS))
+    assert run.result_name("2026-12-07", "", None, "production") == "2026-12-07-production.json"
+    assert run.result_name("2026-12-07", "s9", 2, "embedded") == "2026-12-07-s9-r2-embedded.json"
