@@ -45,6 +45,7 @@ from bench_common import (
     worker_command,
 )
 from summary import read_results, render_markdown, summarize
+from task_order import burst_order, read_task_rows
 
 from qhana_plugin_runner.deploy.processes import server_processes
 
@@ -125,6 +126,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
     started = time.monotonic()
     try:
         done = subprocess.run(client, env=env, stdout=subprocess.PIPE, text=True, cwd=workdir)
+        order = _burst_order(env)
     finally:
         if callable(cleanup):
             cleanup()
@@ -132,6 +134,8 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
         report = {"errors": {"client": f"no JSON from the client (exit {done.returncode})"}, "stdout": done.stdout[-2000:]}
+    if "burst" in report:
+        report["burst_order"] = order
     report["setup"] = {
         "name": name,
         "processes": dict(commands),
@@ -145,6 +149,17 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
     report["client_exit_status"] = done.returncode
     shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def _burst_order(env: dict[str, str]) -> dict[str, object]:
+    """Whether the burst's tasks finished in submission order (``task_order.py``), read from
+    the set-up's database before it is dropped."""
+    instance = Path(env["QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER"])
+    url = env.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'qhana_plugin_runner.db'}"  # the runner's default
+    try:
+        return burst_order(read_task_rows(url))
+    except Exception as exc:  # noqa: BLE001  (the figures stand without it)
+        return {"error": repr(exc)[:300]}
 
 
 def main(argv: list[str] | None = None) -> int:

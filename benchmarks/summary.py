@@ -99,6 +99,9 @@ FIGURES: tuple[Figure, ...] = (
            {"production": 150.0, "embedded": 150.0}, False, {"production": "57", "embedded": "7.1"}),
     Figure("burst_wait", "median task latency in that burst", "s", _scaled(_reader("burst", "task_latency", "p50_ms"), 1 / 1000),
            {"production": 2.0, "embedded": 2.0}, True, {"production": "21–23", "embedded": "21–23"}),
+    # first in, first out with the races of arrival: about 1 % (benchmarks/task_order.py)
+    Figure("burst_order", "pairs of that burst's tasks finished out of submission order", "%", _scaled(_reader("burst_order", "inversions"), 100),
+           {"production": 5.0, "embedded": 5.0}, True, {"production": "–", "embedded": "–"}),
     Figure("webhook", "webhook after the status change, mid p50 (multi-step)", "ms", _reader("webhook_multistep", "after_change_ms", "mid_p50"),
            {"production": 3.0, "embedded": 3.0}, True, {"production": "≈ 7", "embedded": "≈ 7"}),
     Figure("webhook_single", "webhook after the status change, mid p50 (one step)", "ms", _reader("webhook_single", "after_change_ms", "mid_p50"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,83 @@ def test_run_names_result_files_by_date_tag_round_and_set_up():
         sys.path.remove(str(_BENCHMARKS))
     assert run.result_name("2026-12-07", "", None, "production") == "2026-12-07-production.json"
     assert run.result_name("2026-12-07", "s9", 2, "embedded") == "2026-12-07-s9-r2-embedded.json"
+
+
+task_order = _load("task_order")
+_T0 = datetime(2026, 12, 7, 22, 0, tzinfo=timezone.utc)
+
+
+def _rows(finish_ms: list[float], accepted_every_ms: float = 1.0, first_id: int = 1) -> list[tuple]:
+    """Tasks accepted every ``accepted_every_ms`` (ids in that order), finished at ``finish_ms``."""
+    return [(first_id + i, _T0 + timedelta(milliseconds=i * accepted_every_ms), _T0 + timedelta(milliseconds=ms)) for i, ms in enumerate(finish_ms)]
+
+
+def test_first_in_first_out_is_in_order():
+    order = task_order.burst_order(_rows([10 + 5 * i for i in range(100)]))
+    assert order == {"tasks": 100, "unfinished": 0, "max_displacement": 0, "p90_displacement": 0, "inversions": 0.0, "max_overtaken_ms": 0.0, "in_order": True}
+
+
+def test_a_few_tasks_overtaken_by_their_neighbours_stay_in_order():
+    finish = [10 + 5 * i for i in range(100)]
+    finish[10] = finish[16] + 1  # one task finished after the six tasks behind it
+    order = task_order.burst_order(_rows(finish))
+    assert order["max_displacement"] == 6
+    assert order["max_overtaken_ms"] == 26.0  # still running 26 ms after the next task (id 12) had finished
+    assert order["inversions"] == round(6 / 4950, 4)
+    assert order["in_order"] is True
+
+
+def test_last_in_first_out_is_not_in_order():
+    order = task_order.burst_order(_rows([600 - 5 * i for i in range(100)]))
+    assert order["inversions"] == 1.0 and order["max_displacement"] == 99
+    assert order["in_order"] is False
+
+
+def test_an_unfinished_task_fails_the_order_check():
+    rows = _rows([10 + 5 * i for i in range(20)])
+    rows[5] = (rows[5][0], rows[5][1], None)
+    order = task_order.burst_order(rows)
+    assert order["unfinished"] == 1 and order["tasks"] == 20
+    assert order["in_order"] is False
+
+
+def test_the_burst_is_the_largest_group_of_overlapping_tasks():
+    # five sequential tasks (each finished before the next came), then a burst of 30, then two more
+    sequential = [(i, _T0 + timedelta(milliseconds=100 * i), _T0 + timedelta(milliseconds=100 * i + 20)) for i in range(1, 6)]
+    burst = _rows([1000 + 4 * i for i in range(30)], accepted_every_ms=1.0, first_id=6)
+    burst = [(i, accepted + timedelta(milliseconds=900), finished) for i, accepted, finished in burst]
+    after = [(36, _T0 + timedelta(seconds=5), _T0 + timedelta(seconds=5.02)), (37, _T0 + timedelta(seconds=6), _T0 + timedelta(seconds=6.02))]
+    order = task_order.burst_order(sequential + burst + after)
+    assert order["tasks"] == 30 and order["in_order"] is True
+
+
+def test_the_order_figure_is_judged_on_inversions(tmp_path):
+    report = _report("production")
+    report["burst_order"] = {"inversions": 0.012, "max_displacement": 17}
+    figures = summary.summarize(summary.read_results([_write(tmp_path, "p.json", report)]))["production"]["figures"]
+    assert figures["burst_order"]["values"] == [1.2] and figures["burst_order"]["met"] is True
+    report["burst_order"]["inversions"] = 0.5
+    figures = summary.summarize(summary.read_results([_write(tmp_path, "p.json", report)]))["production"]["figures"]
+    assert figures["burst_order"]["met"] is False
+
+
+@pytest.fixture
+def runner_config(runner_config: dict, database_url: str) -> dict:
+    return {**runner_config, "SQLALCHEMY_DATABASE_URI": database_url}
+
+
+def test_task_rows_are_read_from_the_runners_database(app):
+    """run.py reads the set-up's database (SQLite or PostgreSQL) with the runner's own table."""
+    from qhana_plugin_runner.db.db import DB
+    from qhana_plugin_runner.db.models.tasks import ProcessingTask
+
+    tasks = [ProcessingTask(task_name=name) for name in ("hello-world@v0-2-1.demo_task", "other@v1.task", "hello-world@v0-2-1.demo_task")]
+    for task in tasks:
+        task.save(commit=True)
+    tasks[2].finished_at = _T0
+    DB.session.commit()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    rows = task_order.read_task_rows(url)
+    assert [row[0] for row in rows] == [tasks[0].id, tasks[2].id]  # hello-world's only, by id
+    assert rows[0][2] is None and rows[1][2].replace(tzinfo=None) == _T0.replace(tzinfo=None)  # SQLite keeps no zone
+    assert isinstance(rows[0][1], datetime)
