@@ -47,21 +47,42 @@ def read_task_rows(database_url: str, name_prefix: str = "hello-world@") -> list
 
 
 def _largest_overlapping_run(rows: Sequence[tuple[int, Any, Any]]) -> list[tuple[int, Any, Any]]:
+    """The longest run of tasks, by id, each accepted before all before it in the run had
+    finished (an unfinished task keeps the run open)."""
     best: list[tuple[int, Any, Any]] = []
     current: list[tuple[int, Any, Any]] = []
+    open_ended = False  # a task of the current run never finished
     latest_finish = None
     for row in rows:
         _, accepted, finished = row
-        if current and latest_finish is not None and accepted < latest_finish:
+        if current and (open_ended or (latest_finish is not None and accepted < latest_finish)):
             current.append(row)
         else:
-            current = [row]
-            latest_finish = None
-        if finished is not None and (latest_finish is None or finished > latest_finish):
+            current, open_ended, latest_finish = [row], False, None
+        if finished is None:
+            open_ended = True
+        elif latest_finish is None or finished > latest_finish:
             latest_finish = finished
         if len(current) > len(best):
             best = list(current)
     return best
+
+
+def _count_inversions(values: list[Any]) -> int:
+    """Pairs i < j with values[i] > values[j] (merge sort, n log n)."""
+    if len(values) < 2:
+        return 0
+    middle = len(values) // 2
+    left, right = values[:middle], values[middle:]
+    count = _count_inversions(left) + _count_inversions(right)
+    left.sort()
+    right.sort()
+    j = 0
+    for value in left:  # for each left value, the right values smaller than it
+        while j < len(right) and right[j] < value:
+            j += 1
+        count += j
+    return count
 
 
 def burst_order(rows: Sequence[tuple[int, Any, Any]]) -> dict[str, Any]:
@@ -78,7 +99,7 @@ def burst_order(rows: Sequence[tuple[int, Any, Any]]) -> dict[str, Any]:
     place = {index: rank for rank, index in enumerate(by_finish)}
     displacement = sorted(abs(place[i] - i) for i in range(len(done)))
     pairs = len(done) * (len(done) - 1) // 2
-    inverted = sum(1 for i in range(len(done)) for j in range(i + 1, len(done)) if done[i][2] > done[j][2])
+    inverted = _count_inversions([finished for _, _, finished in done])
     # how long an earlier task was still unfinished when a later one had finished
     lags, latest = [], None
     for _, _, finished in done:

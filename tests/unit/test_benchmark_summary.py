@@ -190,3 +190,22 @@ def test_task_rows_are_read_from_the_runners_database(app):
     assert [row[0] for row in rows] == [tasks[0].id, tasks[2].id]  # hello-world's only, by id
     assert rows[0][2] is None and rows[1][2].replace(tzinfo=None) == _T0.replace(tzinfo=None)  # SQLite keeps no zone
     assert isinstance(rows[0][1], datetime)
+
+
+def test_inversions_are_counted_exactly():
+    import itertools
+    import random
+
+    rng = random.Random(7)
+    for size in (0, 1, 2, 5, 31, 64):
+        values = [rng.randint(0, 20) for _ in range(size)]  # ties are not inversions
+        expected = sum(1 for a, b in itertools.combinations(values, 2) if a > b)
+        assert task_order._count_inversions(list(values)) == expected
+
+
+def test_an_unfinished_task_keeps_the_burst_together():
+    # task 2 never finished; tasks 3 and 4 came after task 1 had finished but while 2 still ran
+    rows = [(1, _T0, _T0 + timedelta(milliseconds=5)), (2, _T0 + timedelta(milliseconds=1), None)]
+    rows += [(3, _T0 + timedelta(milliseconds=50), _T0 + timedelta(milliseconds=60)), (4, _T0 + timedelta(milliseconds=51), _T0 + timedelta(milliseconds=61))]
+    order = task_order.burst_order(rows)
+    assert order["tasks"] == 4 and order["unfinished"] == 1 and order["in_order"] is False
