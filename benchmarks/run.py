@@ -126,7 +126,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
     started = time.monotonic()
     try:
         done = subprocess.run(client, env=env, stdout=subprocess.PIPE, text=True, cwd=workdir)
-        order = _burst_order(env)
+        order = _burst_order(env) if not args.only or "burst" in args.only.split(",") else None
     finally:
         if callable(cleanup):
             cleanup()
@@ -134,7 +134,7 @@ def run_setup(name: str, args: argparse.Namespace) -> dict[str, object]:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
         report = {"errors": {"client": f"no JSON from the client (exit {done.returncode})"}, "stdout": done.stdout[-2000:]}
-    if "burst" in report:
+    if order is not None and "burst" in report:
         report["burst_order"] = order
     report["setup"] = {
         "name": name,
