@@ -22,7 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PYTHON = sys.executable
-CELERY_APP = "qhana_plugin_runner.celery_worker:CELERY"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -147,8 +146,9 @@ def production_api_command(env: dict[str, str], http_server: str = "granian") ->
 
 
 def worker_command(concurrency: int, events: bool = False) -> list[str]:
-    """A Celery worker with a thread pool (``events``: with task events, as the compose worker)."""
-    command = [PYTHON, "-m", "celery", "--app", CELERY_APP, "worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "WARNING"]
+    """A Celery worker with a thread pool, started as the entry point and ``make run`` start it
+    (``events``: with task events, as the compose worker)."""
+    command = [PYTHON, "-m", "qhana_plugin_runner.worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "WARNING"]
     return command + (["-E"] if events else ["--without-gossip", "--without-mingle"])
 
 

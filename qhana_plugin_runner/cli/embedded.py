@@ -97,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_worker:
         commands.append(
             [
-                sys.executable, "-m", "celery", "--app", "qhana_plugin_runner.celery_worker:CELERY",
-                "worker", "--pool", "threads", "--concurrency", str(args.concurrency),
+                sys.executable, "-m", "qhana_plugin_runner.worker", "--pool", "threads", "--concurrency", str(args.concurrency),
                 "--loglevel", args.log_level, "--without-gossip", "--without-mingle",
             ]
         )
