@@ -26,7 +26,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
-__all__ = ["CELERY_APP", "parse", "celery_command", "main"]
+__all__ = ["CELERY_APP", "build_parser", "parse", "celery_command", "main"]
 
 CELERY_APP = "qhana_plugin_runner.celery_worker:CELERY"
 POOLS = ("threads", "prefork", "solo")
@@ -52,12 +52,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def _parser() -> _Parser:
+def build_parser() -> argparse.ArgumentParser:
+    """The options read here (``--help`` prints Celery's, which include them)."""
     parser = _Parser(
         prog="python -m qhana_plugin_runner.worker",
         description="Start a Celery worker for the runner's tasks (the options are celery worker's).",
-        epilog="Any other `celery worker` option is accepted too: the command line is then handed to `celery --app " + CELERY_APP + " worker`.",
+        epilog="Any other `celery worker` option is accepted too, and --help shows them all: the command line is then handed to `celery --app " + CELERY_APP + " worker`.",
         allow_abbrev=False,
+        add_help=False,
     )
     add = parser.add_argument
     add("-P", "--pool", choices=POOLS, help="execution pool (default: the worker_pool setting, prefork)")
@@ -89,7 +91,7 @@ def parse(argv: list[str]) -> argparse.Namespace | None:
     if any(arg in ("-h", "--help") for arg in argv):
         return None  # Celery's help lists every option, also those read here
     try:
-        return _parser().parse_args(argv)
+        return build_parser().parse_args(argv)
     except _Delegate:
         return None
 

@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 
 from qhana_plugin_runner import worker as launcher
 from qhana_plugin_runner.deploy.entrypoint import WORKER_MODULE, command_for
+
+from helpers import ROOT
 
 
 def test_the_entry_points_worker_command_is_read_here() -> None:

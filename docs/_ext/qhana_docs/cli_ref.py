@@ -6,6 +6,7 @@
   entry points, such as Flask-Migrate's ``db`` group and flask-smorest's ``openapi``).
 - ``qhana-invoke-tasks``: the tasks of ``tasks.py`` as ``invoke`` sees them.
 - ``qhana-launcher-help``: ``qhana-plugin-runner --help``.
+- ``qhana-worker-help``: the options ``python -m qhana_plugin_runner.worker`` reads.
 """
 
 from __future__ import annotations
@@ -176,4 +177,23 @@ class LauncherHelpDirective(SphinxDirective):
         text = out.getvalue().rstrip()
         if not text:
             raise self.error("qhana-plugin-runner --help printed nothing")
+        return [nodes.literal_block(text, text, language="none")]
+
+
+class WorkerHelpDirective(SphinxDirective):
+    """The options ``python -m qhana_plugin_runner.worker`` reads itself."""
+
+    def run(self) -> list[nodes.Node]:
+        from qhana_plugin_runner.worker import build_parser
+
+        self.env.note_reread()
+        saved = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = "96"  # argparse wraps to the terminal's width
+        try:
+            text = build_parser().format_help().rstrip()
+        finally:
+            if saved is None:
+                os.environ.pop("COLUMNS", None)
+            else:
+                os.environ["COLUMNS"] = saved
         return [nodes.literal_block(text, text, language="none")]
