@@ -90,17 +90,18 @@ sys.exit(launcher.main(sys.argv[1:]))
 """
 
 
-def test_a_started_worker_runs_without_celerys_command_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("pool", "pool_class"), [("threads", "celery.concurrency.thread.TaskPool"), ("prefork", "celery.concurrency.prefork.TaskPool")])
+def test_a_started_worker_runs_without_celerys_command_line(tmp_path: Path, pool: str, pool_class: str) -> None:
     """A real worker (SQLite, the filesystem broker): the options reach it, the plugins' tasks
     are registered, Celery's command line is not loaded, SIGTERM stops it with exit code 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QHANA_PLUGIN_RUNNER_", "SQLALCHEMY_", "BROKER_URL", "RESULT_BACKEND", "EVENT_BUS_URL", "PLUGIN_FOLDERS"))}
     env.update(QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER=str(tmp_path), PLUGIN_FOLDERS=str(ROOT / "plugins"), DEFAULT_LOG_LEVEL="ERROR")
-    argv = ["--pool=threads", "--concurrency=3", "--loglevel=ERROR", "-E", "-n", "probe@%h", "--without-gossip", "--without-mingle"]
+    argv = [f"--pool={pool}", "--concurrency=3", "--loglevel=ERROR", "-E", "-n", "probe@%h", "--without-gossip", "--without-mingle"]
     done = subprocess.run([sys.executable, "-c", _PROBE, *argv], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
     assert report == {
-        "pool": "celery.concurrency.thread.TaskPool",
+        "pool": pool_class,
         "concurrency": 3,
         "task_events": True,
         "hostname": f"probe@{socket.gethostname()}",
