@@ -12,7 +12,7 @@ starts it.
 A command line with anything else (an option this module does not read, ``--detach``, a
 ``gevent`` or ``eventlet`` pool, which must patch the standard library before anything is
 imported) is handed unchanged to Celery's own ``celery worker`` (the process ``exec``\\ s it),
-so every ``celery worker`` option keeps working.
+so every ``celery worker`` option keeps working (docs/adr/0010-worker-without-celerys-command-line.md).
 
 Lifecycle: parse the arguments, then import :mod:`qhana_plugin_runner.celery_worker` (which
 builds the Flask app and registers every plugin's tasks), start the worker, exit with its exit
