@@ -26,6 +26,9 @@ from typing import Any
 __all__ = ["FIGURES", "Figure", "read_results", "summarize", "render_markdown"]
 
 SETUPS = ("production", "embedded")
+# bench_common.cpu_loop_ms on machines of this class in their quick hours (sessions 8 and 9); the
+# time figures of a run with a much higher reading do not compare with theirs
+QUICK_MACHINE_LOOP_MS = "50–58"
 # the original runner on this machine class (issue 6): compose set-up / README default
 ORIGINAL = {"production": "compose", "embedded": "default"}
 
@@ -151,7 +154,8 @@ def summarize(grouped: dict[str, list[tuple[str, dict[str, Any]]]]) -> dict[str,
                 "met": None if median is None else figure.passes(median, setup),
                 "runs_meeting": sum(figure.passes(v, setup) for v in measured),
             }
-        out[setup] = {"runs": [name for name, _ in runs], "figures": figures}
+        speeds = [_number(_dig(report, "machine", "cpu_loop_ms")) for _, report in runs]
+        out[setup] = {"runs": [name for name, _ in runs], "cpu_loop_ms": speeds, "figures": figures}
     return out
 
 
@@ -169,6 +173,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
     for setup, block in summary.items():
         runs = block["runs"]
         lines.append(f"{setup} ({ORIGINAL[setup]} set-up of the original), {len(runs)} run{'s' if len(runs) != 1 else ''}: {', '.join(runs)}")
+        speeds = block.get("cpu_loop_ms") or []
+        if any(v is not None for v in speeds):
+            lines.append(f"machine speed, `cpu_loop_ms` of each run (lower is faster; {QUICK_MACHINE_LOOP_MS} on a quick machine of this class): {' / '.join(_format(v) for v in speeds)}")
         lines.append("")
         lines.append("| figure | original | target | runs | median | met |")
         lines.append("|---|---|---|---|---|---|")

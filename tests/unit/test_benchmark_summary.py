@@ -92,6 +92,18 @@ def test_markdown_lists_every_figure_with_target_and_verdict(tmp_path):
     assert sum(line.startswith("| ") and not line.startswith("| figure") for line in text.splitlines()) == len(summary.FIGURES)
 
 
+def test_the_machine_speed_of_each_run_is_shown_beside_the_figures(tmp_path):
+    slow = {**_report("production"), "machine": {"cpu_loop_ms": 111.1}}
+    quick = {**_report("production"), "machine": {"cpu_loop_ms": 52.4}}
+    unknown = _report("embedded")  # a results file without the machine's facts
+    paths = [_write(tmp_path, "a-production.json", slow), _write(tmp_path, "b-production.json", quick), _write(tmp_path, "c-embedded.json", unknown)]
+    result = summary.summarize(summary.read_results(paths))
+    assert result["production"]["cpu_loop_ms"] == [111.1, 52.4]
+    lines = summary.render_markdown(result).splitlines()
+    speed = [line for line in lines if line.startswith("machine speed")]
+    assert len(speed) == 1 and speed[0].endswith(": 111 / 52.4")  # none for the run that has no reading
+
+
 def test_files_that_are_not_results_are_refused(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
