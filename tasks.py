@@ -24,8 +24,9 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
+from qhana_plugin_runner.worker import CELERY_APP
+
 ROOT = Path(__file__).resolve().parent
-CELERY_APP = "qhana_plugin_runner.celery_worker:CELERY"
 APP_FACTORY = "qhana_plugin_runner:create_app()"  # the same factory the embedded mode serves
 ENV_FILE = ROOT / ".env"
 TRUE_VALUES = ("true", "1", "yes", "on")

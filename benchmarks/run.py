@@ -47,6 +47,7 @@ from bench_common import (
 from summary import read_results, render_markdown, summarize
 from task_order import burst_order, read_task_rows
 
+from qhana_plugin_runner.config import DEFAULT_DATABASE_FILE
 from qhana_plugin_runner.deploy.processes import server_processes
 
 DEFAULT_CLIENT = ROOT.parent / "shared" / "bench" / "runner_bench.py"
@@ -155,7 +156,7 @@ def _burst_order(env: dict[str, str]) -> dict[str, object]:
     """Whether the burst's tasks finished in submission order (``task_order.py``), read from
     the set-up's database before it is dropped."""
     instance = Path(env["QHANA_PLUGIN_RUNNER_INSTANCE_FOLDER"])
-    url = env.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'qhana_plugin_runner.db'}"  # the runner's default
+    url = env.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / DEFAULT_DATABASE_FILE}"
     try:
         return burst_order(read_task_rows(url))
     except Exception as exc:  # noqa: BLE001  (the figures stand without it)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Worker entry point: ``celery -A qhana_plugin_runner.celery_worker:CELERY worker``.
+"""The worker's Celery app: ``python -m qhana_plugin_runner.worker`` (what the image and ``make
+run`` start) and ``celery -A qhana_plugin_runner.celery_worker:CELERY worker`` load it.
 
 Importing this module builds the Flask app (config, database, plugins), which registers every
 plugin's tasks with ``CELERY``. Import it only to start a worker or beat.

@@ -31,13 +31,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["load_config", "finalize", "SETTINGS_ENV_VAR", "REDIS_BROKER_SCHEMES"]
+__all__ = ["load_config", "finalize", "SETTINGS_ENV_VAR", "REDIS_BROKER_SCHEMES", "DEFAULT_DATABASE_FILE"]
 
 # broker URLs served by kombu's Redis transport (and the runner's fixes in broker_redis.py);
 # kept here so neither config nor celery.py imports that transport for other brokers
 REDIS_BROKER_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
 
 SETTINGS_ENV_VAR = "QHANA_PLUGIN_RUNNER_SETTINGS"
+DEFAULT_DATABASE_FILE = "qhana_plugin_runner.db"
+"""The SQLite database in the instance folder when ``SQLALCHEMY_DATABASE_URI`` is not set."""
 EMBEDDED_BROKER_PREFIX = "filesystem://"
 
 
@@ -94,7 +96,7 @@ def finalize(app: Flask) -> None:
     if production:
         _refuse_weak_secrets(config)
 
-    uri = config.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'qhana_plugin_runner.db'}"
+    uri = config.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / DEFAULT_DATABASE_FILE}"
     config["SQLALCHEMY_DATABASE_URI"] = _normalize_database_uri(uri)
 
     store_root = Path(config.get("FILE_STORE_ROOT_PATH") or "files")

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..config.env import parse_bool
+from ..worker import CELERY_APP
 from .git_plugins import fetch_git_plugins, parse_git_plugins
 from .processes import GRANIAN_MODULE, server_processes
 from .wait import WaitSettings, WaitTimeout, wait_for_hosts
@@ -33,7 +34,6 @@ from .wait import WaitSettings, WaitTimeout, wait_for_hosts
 __all__ = ["main", "command_for", "MODES"]
 
 MODES = ("server", "worker", "beat", "migrate")
-CELERY_APP = "qhana_plugin_runner.celery_worker:CELERY"
 WORKER_MODULE = "qhana_plugin_runner.worker"
 """Starts the worker without Celery's command line (9 MB less resident; ``celery worker``'s
 options, a gevent or eventlet pool included, still work: it hands those to Celery)."""

@@ -15,6 +15,7 @@ import contextlib
 import inspect
 import io
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -155,25 +156,32 @@ class InvokeTasksDirective(SphinxDirective):
         return result
 
 
+@contextlib.contextmanager
+def _help_environment() -> Iterator[None]:
+    """Help text as a reader sees it: 96 columns (argparse wraps to the terminal's width), no
+    ``HOST``/``PORT`` of the building shell as defaults; the environment is restored after."""
+    saved = {name: os.environ.get(name) for name in ("COLUMNS", "HOST", "PORT")}
+    os.environ["COLUMNS"] = "96"
+    os.environ.pop("HOST", None)
+    os.environ.pop("PORT", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class LauncherHelpDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         from qhana_plugin_runner.cli.embedded import main
 
         self.env.note_reread()
-        saved = {name: os.environ.get(name) for name in ("COLUMNS", "HOST", "PORT")}
-        os.environ["COLUMNS"] = "96"
-        os.environ.pop("HOST", None)
-        os.environ.pop("PORT", None)
         out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-                main(["--help"])  # argparse prints the help and exits before anything starts
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        with _help_environment(), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            main(["--help"])  # argparse prints the help and exits before anything starts
         text = out.getvalue().rstrip()
         if not text:
             raise self.error("qhana-plugin-runner --help printed nothing")
@@ -187,13 +195,6 @@ class WorkerHelpDirective(SphinxDirective):
         from qhana_plugin_runner.worker import build_parser
 
         self.env.note_reread()
-        saved = os.environ.get("COLUMNS")
-        os.environ["COLUMNS"] = "96"  # argparse wraps to the terminal's width
-        try:
+        with _help_environment():
             text = build_parser().format_help().rstrip()
-        finally:
-            if saved is None:
-                os.environ.pop("COLUMNS", None)
-            else:
-                os.environ["COLUMNS"] = saved
         return [nodes.literal_block(text, text, language="none")]
